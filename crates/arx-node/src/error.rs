@@ -1,0 +1,169 @@
+//! Errors the node returns, each with a stable code carried in the gRPC status details.
+
+use arx_identity::{EnvelopeError, IdentityError};
+use arx_proto::ErrorDetail;
+use prost::Message;
+use tonic::{Code, Status};
+
+use crate::store::StoreError;
+
+/// Why the node refused a call. Every variant maps to one stable code (see [`NodeError::code`]).
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("the batch is empty: publish at least one envelope")]
+    EmptyBatch,
+    #[error("the batch has {count} envelopes; at most {max} are accepted in one call")]
+    BatchTooLarge { count: usize, max: usize },
+    #[error("envelope {index} is {size} bytes; the limit is {max} bytes")]
+    EnvelopeTooLarge {
+        index: usize,
+        size: usize,
+        max: usize,
+    },
+    #[error("envelope {index} is not a valid ClientEnvelope: {reason}")]
+    MalformedEnvelope { index: usize, reason: String },
+    #[error("envelope {index}: {source}")]
+    Topic { index: usize, source: EnvelopeError },
+    #[error("envelope {index}: payload {payload} cannot be published to topic {topic}")]
+    PayloadTopicMismatch {
+        index: usize,
+        payload: &'static str,
+        topic: String,
+    },
+    #[error("envelope {index}: not a valid MLS message: {reason}")]
+    InvalidMlsMessage { index: usize, reason: String },
+    #[error("envelope {index}: the MLS message is for group {message_group}, but the topic is group {topic_group}")]
+    GroupIdMismatch {
+        index: usize,
+        message_group: String,
+        topic_group: String,
+    },
+    #[error("envelope {index}: invalid key package: {reason}")]
+    InvalidKeyPackage { index: usize, reason: String },
+    #[error("envelope {index}: installation {installation} is not associated with inbox {inbox}")]
+    InstallationNotAssociated {
+        index: usize,
+        installation: String,
+        inbox: String,
+    },
+    #[error("envelope {index}: {source}")]
+    Identity { index: usize, source: IdentityError },
+    #[error("envelope {index}: wallet {address} already belongs to inbox {owner}")]
+    AddressInUse {
+        index: usize,
+        address: String,
+        owner: String,
+    },
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("too many requests from {peer}; slow down and retry")]
+    RateLimited { peer: String },
+    #[error("subscription fell behind the live stream; resume from your cursors")]
+    SubscriptionLagged,
+    #[error("the node is shutting down")]
+    ShuttingDown,
+    #[error("storage is unavailable: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl NodeError {
+    /// Stable, machine-readable code. Clients branch on it; it never changes meaning.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::EmptyBatch => "publish.empty_batch",
+            Self::BatchTooLarge { .. } => "publish.batch_too_large",
+            Self::EnvelopeTooLarge { .. } => "envelope.too_large",
+            Self::MalformedEnvelope { .. } => "envelope.malformed",
+            Self::Topic { source, .. } => source.code(),
+            Self::PayloadTopicMismatch { .. } => "envelope.payload_topic_mismatch",
+            Self::InvalidMlsMessage { .. } => "mls.invalid_message",
+            Self::GroupIdMismatch { .. } => "mls.group_id_mismatch",
+            Self::InvalidKeyPackage { .. } => "key_package.invalid",
+            Self::InstallationNotAssociated { .. } => "key_package.installation_not_associated",
+            Self::Identity { source, .. } => source.code(),
+            Self::AddressInUse { .. } => "identity.address_in_use",
+            Self::InvalidRequest(_) => "request.invalid",
+            Self::RateLimited { .. } => "rate.limited",
+            Self::SubscriptionLagged => "subscribe.lagged",
+            Self::ShuttingDown => "node.shutting_down",
+            Self::Store(StoreError::Conflict(_)) => "store.conflict",
+            Self::Store(_) => "store.unavailable",
+        }
+    }
+
+    /// Whether the same call can succeed later.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::Identity { source, .. } => source.retryable(),
+            Self::RateLimited { .. } | Self::SubscriptionLagged | Self::ShuttingDown => true,
+            Self::Store(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Index of the refused item in the request (envelope, topic, address or key), if any.
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            Self::EnvelopeTooLarge { index, .. }
+            | Self::MalformedEnvelope { index, .. }
+            | Self::Topic { index, .. }
+            | Self::PayloadTopicMismatch { index, .. }
+            | Self::InvalidMlsMessage { index, .. }
+            | Self::GroupIdMismatch { index, .. }
+            | Self::InvalidKeyPackage { index, .. }
+            | Self::InstallationNotAssociated { index, .. }
+            | Self::Identity { index, .. }
+            | Self::AddressInUse { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    fn grpc_code(&self) -> Code {
+        match self {
+            Self::RateLimited { .. } => Code::ResourceExhausted,
+            Self::SubscriptionLagged => Code::Aborted,
+            Self::ShuttingDown => Code::Unavailable,
+            Self::Store(StoreError::Conflict(_)) => Code::Aborted,
+            Self::Store(StoreError::Corrupt(_)) => Code::Internal,
+            Self::Store(_) => Code::Unavailable,
+            Self::Identity { source, .. } if source.retryable() => Code::Unavailable,
+            Self::InstallationNotAssociated { .. } | Self::AddressInUse { .. } => {
+                Code::FailedPrecondition
+            }
+            Self::Identity { source, .. } => match source.code() {
+                "identity.signature_invalid" | "identity.unauthorized" => Code::PermissionDenied,
+                "identity.signature_replayed" | "identity.inbox_exists" => Code::AlreadyExists,
+                "identity.inbox_not_found" | "identity.not_member" => Code::FailedPrecondition,
+                _ => Code::InvalidArgument,
+            },
+            _ => Code::InvalidArgument,
+        }
+    }
+
+    /// The detail message that travels in the status.
+    pub fn detail(&self) -> ErrorDetail {
+        ErrorDetail {
+            code: self.code().to_owned(),
+            retryable: self.retryable(),
+            index: self.index().and_then(|i| u32::try_from(i).ok()),
+        }
+    }
+}
+
+impl From<NodeError> for Status {
+    fn from(err: NodeError) -> Self {
+        let detail = err.detail();
+        Status::with_details(
+            err.grpc_code(),
+            format!("[{}] {err}", detail.code),
+            detail.encode_to_vec().into(),
+        )
+    }
+}
+
+/// Reads the [`ErrorDetail`] an ARX node attached to a status, if it is there.
+pub fn error_detail(status: &Status) -> Option<ErrorDetail> {
+    ErrorDetail::decode(status.details())
+        .ok()
+        .filter(|d| !d.code.is_empty())
+}

@@ -1,0 +1,372 @@
+//! The publisher: the node's single writer.
+//!
+//! Publish calls validate statelessly on their own tasks, then queue a job here. The writer takes
+//! every job waiting (group commit), checks what needs stored state (identity logs, key package
+//! association, wallet ownership) against the store plus the changes of earlier jobs in the same
+//! group, assigns sequence ids, signs, writes everything in one transaction, and only then
+//! replies and pushes the envelopes to live subscribers, in sequence order. A job that fails a
+//! check is refused whole and leaves no trace; the other jobs of the group go on.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+};
+
+use arx_identity::{
+    Address, AssociationState, IdentityUpdate, InboxId, NodeKey, SmartWalletVerifier,
+};
+use arx_proto::OriginatorEnvelope;
+use prost::Message;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::{
+    error::NodeError,
+    store::{
+        AppendBatch, IdentityStateChange, KeyPackageRecord, Store, StoreError, StoredEnvelope,
+    },
+    validate::{Checked, ValidatedEnvelope},
+};
+
+/// Most publish jobs written in one transaction.
+const MAX_JOBS_PER_COMMIT: usize = 128;
+
+/// An envelope as pushed to live subscribers.
+#[derive(Debug)]
+pub struct Delivered {
+    /// Storage bytes of the topic.
+    pub topic: Vec<u8>,
+    pub envelope: OriginatorEnvelope,
+}
+
+struct Job {
+    envelopes: Vec<ValidatedEnvelope>,
+    received_at_ns: i64,
+    reply: oneshot::Sender<Result<Vec<OriginatorEnvelope>, NodeError>>,
+}
+
+/// Handle to the writer task.
+#[derive(Clone, Debug)]
+pub struct Publisher {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Publisher {
+    /// Starts the writer. `next_sequence_id` is one past the highest stored for this node.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        key: NodeKey,
+        next_sequence_id: u64,
+        live: broadcast::Sender<Arc<Delivered>>,
+        smart_wallets: Arc<dyn SmartWalletVerifier>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (jobs, rx) = mpsc::channel(1024);
+        let writer = Writer {
+            store,
+            key,
+            next_sequence_id,
+            live,
+            smart_wallets,
+        };
+        (Self { jobs }, tokio::spawn(writer.run(rx)))
+    }
+
+    /// Publishes a validated batch, all or nothing; returns the signed originator envelopes.
+    pub async fn publish(
+        &self,
+        envelopes: Vec<ValidatedEnvelope>,
+        received_at_ns: i64,
+    ) -> Result<Vec<OriginatorEnvelope>, NodeError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job {
+                envelopes,
+                received_at_ns,
+                reply,
+            })
+            .await
+            .map_err(|_| NodeError::ShuttingDown)?;
+        answer.await.map_err(|_| NodeError::ShuttingDown)?
+    }
+}
+
+struct Writer {
+    store: Arc<dyn Store>,
+    key: NodeKey,
+    next_sequence_id: u64,
+    live: broadcast::Sender<Arc<Delivered>>,
+    smart_wallets: Arc<dyn SmartWalletVerifier>,
+}
+
+/// Identity state of one inbox as changed by the jobs of the current group.
+#[derive(Clone)]
+struct InboxChange {
+    expected_version: Option<u64>,
+    version: u64,
+    state: AssociationState,
+    wallets_before: BTreeSet<Address>,
+}
+
+/// What the jobs of the current group have changed so far, layered over the store.
+#[derive(Clone, Default)]
+struct Overlay {
+    inboxes: HashMap<InboxId, InboxChange>,
+    /// Wallet address → owning inbox (None: released) as changed in this group.
+    owners: HashMap<Address, Option<InboxId>>,
+    key_packages: Vec<KeyPackageRecord>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.recv().await {
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_JOBS_PER_COMMIT {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(jobs).await;
+        }
+    }
+
+    async fn commit_group(&mut self, jobs: Vec<Job>) {
+        let mut overlay = Overlay::default();
+        let mut envelopes: Vec<StoredEnvelope> = Vec::new();
+        let mut accepted: Vec<(oneshot::Sender<_>, Vec<OriginatorEnvelope>)> = Vec::new();
+        let mut next = self.next_sequence_id;
+
+        for job in jobs {
+            let mut trial = overlay.clone();
+            match self.prepare(&job, &mut trial, next).await {
+                Ok(signed) => {
+                    overlay = trial;
+                    next += signed.len() as u64;
+                    for (env, topic) in signed.iter().zip(&job.envelopes) {
+                        envelopes.push(StoredEnvelope {
+                            originator_id: env.originator_id,
+                            sequence_id: env.sequence_id,
+                            topic: topic.topic.to_bytes(),
+                            received_at_ns: env.received_at_ns,
+                            envelope: env.encode_to_vec(),
+                        });
+                    }
+                    accepted.push((job.reply, signed));
+                }
+                Err(err) => {
+                    tracing::debug!(code = err.code(), error = %err, "publish refused");
+                    let _ = job.reply.send(Err(err));
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+
+        let written = match overlay.identity_changes() {
+            Ok(identity) => {
+                let batch = AppendBatch {
+                    envelopes,
+                    identity,
+                    key_packages: std::mem::take(&mut overlay.key_packages),
+                };
+                self.store.append(&batch).await.map(|()| batch)
+            }
+            Err(err) => Err(err),
+        };
+        match written {
+            Ok(batch) => {
+                self.next_sequence_id = next;
+                for (env, stored) in accepted
+                    .iter()
+                    .flat_map(|(_, envs)| envs)
+                    .zip(batch.envelopes)
+                {
+                    // No receivers is not an error: nobody is subscribed right now.
+                    let _ = self.live.send(Arc::new(Delivered {
+                        topic: stored.topic,
+                        envelope: env.clone(),
+                    }));
+                }
+                for (reply, signed) in accepted {
+                    let _ = reply.send(Ok(signed));
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "append failed; the group of publishes is refused");
+                // The transaction may have committed before the error surfaced (a dropped
+                // connection): take the sequence from the store so ids are never reused.
+                if let Ok(last) = self.store.last_sequence_id(self.key.node_id()).await {
+                    self.next_sequence_id = self.next_sequence_id.max(last + 1);
+                }
+                for (reply, _) in accepted {
+                    let _ = reply.send(Err(NodeError::Store(err.for_reply())));
+                }
+            }
+        }
+    }
+
+    /// Checks one job against the store and `overlay`, records its effects in `overlay`, and
+    /// signs its envelopes with sequence ids from `first_sequence_id`.
+    async fn prepare(
+        &self,
+        job: &Job,
+        overlay: &mut Overlay,
+        first_sequence_id: u64,
+    ) -> Result<Vec<OriginatorEnvelope>, NodeError> {
+        let mut signed = Vec::with_capacity(job.envelopes.len());
+        for (index, envelope) in job.envelopes.iter().enumerate() {
+            let sequence_id = first_sequence_id + index as u64;
+            match &envelope.checked {
+                Checked::Plain => {}
+                Checked::IdentityUpdate(update) => {
+                    self.apply_identity_update(index, update, overlay).await?;
+                }
+                Checked::KeyPackage {
+                    installation,
+                    inbox_id,
+                    not_after,
+                } => {
+                    let state = self.inbox(overlay, inbox_id).await?;
+                    if !state.is_some_and(|s| s.state.has_installation(installation)) {
+                        return Err(NodeError::InstallationNotAssociated {
+                            index,
+                            installation: installation.to_string(),
+                            inbox: inbox_id.to_string(),
+                        });
+                    }
+                    overlay.key_packages.push(KeyPackageRecord {
+                        installation_key: *installation.as_bytes(),
+                        inbox_id: *inbox_id.as_bytes(),
+                        originator_id: self.key.node_id(),
+                        sequence_id,
+                        not_after: *not_after,
+                    });
+                }
+            }
+            signed.push(self.key.sign_envelope(
+                sequence_id,
+                job.received_at_ns,
+                envelope.bytes.clone(),
+            ));
+        }
+        Ok(signed)
+    }
+
+    async fn apply_identity_update(
+        &self,
+        index: usize,
+        update: &IdentityUpdate,
+        overlay: &mut Overlay,
+    ) -> Result<(), NodeError> {
+        let inbox_id = update.inbox_id;
+        let current = self.inbox(overlay, &inbox_id).await?;
+        let new_state = AssociationState::apply_update(
+            current.as_ref().map(|c| &c.state),
+            update,
+            self.smart_wallets.as_ref(),
+        )
+        .await
+        .map_err(|source| NodeError::Identity { index, source })?;
+
+        let before: BTreeSet<Address> = current
+            .as_ref()
+            .map(|c| c.state.wallets().into_iter().collect())
+            .unwrap_or_default();
+        let after: BTreeSet<Address> = new_state.wallets().into_iter().collect();
+        for added in after.difference(&before) {
+            let owner = match overlay.owners.get(added) {
+                Some(owner) => *owner,
+                None => self.store_owner(added).await?,
+            };
+            if let Some(owner) = owner.filter(|o| *o != inbox_id) {
+                return Err(NodeError::AddressInUse {
+                    index,
+                    address: added.to_checksum(None),
+                    owner: owner.to_string(),
+                });
+            }
+            overlay.owners.insert(*added, Some(inbox_id));
+        }
+        for removed in before.difference(&after) {
+            overlay.owners.insert(*removed, None);
+        }
+        let change = match current {
+            Some(c) => InboxChange {
+                version: c.version + 1,
+                state: new_state,
+                ..c
+            },
+            None => InboxChange {
+                expected_version: None,
+                version: 1,
+                state: new_state,
+                wallets_before: BTreeSet::new(),
+            },
+        };
+        overlay.inboxes.insert(inbox_id, change);
+        Ok(())
+    }
+
+    /// The inbox's state as of the overlay, falling back to the store.
+    async fn inbox(
+        &self,
+        overlay: &Overlay,
+        inbox_id: &InboxId,
+    ) -> Result<Option<InboxChange>, NodeError> {
+        if let Some(change) = overlay.inboxes.get(inbox_id) {
+            return Ok(Some(change.clone()));
+        }
+        let Some(stored) = self.store.identity_state(inbox_id.as_bytes()).await? else {
+            return Ok(None);
+        };
+        let state: AssociationState = serde_json::from_slice(&stored.state)
+            .map_err(|e| StoreError::Corrupt(format!("identity state of inbox {inbox_id}: {e}")))?;
+        Ok(Some(InboxChange {
+            expected_version: Some(stored.version),
+            version: stored.version,
+            wallets_before: state.wallets().into_iter().collect(),
+            state,
+        }))
+    }
+
+    async fn store_owner(&self, address: &Address) -> Result<Option<InboxId>, NodeError> {
+        let owners = self.store.inbox_ids(&[address.into_array()]).await?;
+        match owners.into_iter().next().flatten() {
+            Some(bytes) => {
+                Ok(Some(InboxId::from_slice(&bytes).map_err(|e| {
+                    StoreError::Corrupt(format!("owner of {address}: {e}"))
+                })?))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+impl Overlay {
+    fn identity_changes(&self) -> Result<Vec<IdentityStateChange>, StoreError> {
+        self.inboxes
+            .iter()
+            .map(|(inbox_id, change)| {
+                let after: BTreeSet<Address> = change.state.wallets().into_iter().collect();
+                let state = serde_json::to_vec(&change.state).map_err(|e| {
+                    StoreError::Corrupt(format!("cannot serialize identity of {inbox_id}: {e}"))
+                })?;
+                Ok(IdentityStateChange {
+                    inbox_id: *inbox_id.as_bytes(),
+                    expected_version: change.expected_version,
+                    new_version: change.version,
+                    state,
+                    added_addresses: after
+                        .difference(&change.wallets_before)
+                        .map(|a| a.into_array())
+                        .collect(),
+                    removed_addresses: change
+                        .wallets_before
+                        .difference(&after)
+                        .map(|a| a.into_array())
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+}

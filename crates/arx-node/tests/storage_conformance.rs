@@ -1,0 +1,284 @@
+//! One conformance suite for every storage backend. SQLite always runs; PostgreSQL runs when
+//! `ARX_TEST_POSTGRES_URL` is set (each test in its own schema) and prints why it skipped when not.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use arx_node::store::{
+    AppendBatch, IdentityStateChange, KeyPackageRecord, Store, StoreError, StoredEnvelope,
+};
+
+fn env(originator_id: u32, sequence_id: u64, topic: &[u8]) -> StoredEnvelope {
+    StoredEnvelope {
+        originator_id,
+        sequence_id,
+        topic: topic.to_vec(),
+        received_at_ns: 1_000 + sequence_id as i64,
+        envelope: format!("envelope {originator_id}:{sequence_id}").into_bytes(),
+    }
+}
+
+fn batch(envelopes: Vec<StoredEnvelope>) -> AppendBatch {
+    AppendBatch {
+        envelopes,
+        ..Default::default()
+    }
+}
+
+fn identity(
+    inbox: u8,
+    expected: Option<u64>,
+    new: u64,
+    added: &[u8],
+    removed: &[u8],
+) -> IdentityStateChange {
+    IdentityStateChange {
+        inbox_id: [inbox; 32],
+        expected_version: expected,
+        new_version: new,
+        state: format!("state {inbox} v{new}").into_bytes(),
+        added_addresses: added.iter().map(|a| [*a; 20]).collect(),
+        removed_addresses: removed.iter().map(|a| [*a; 20]).collect(),
+    }
+}
+
+async fn append_then_query_returns_envelopes_in_sequence_order(store: Arc<dyn Store>) {
+    store
+        .append(&batch((1..=5).map(|s| env(7, s, b"t1")).collect()))
+        .await
+        .unwrap();
+    store
+        .append(&batch((6..=8).map(|s| env(7, s, b"t1")).collect()))
+        .await
+        .unwrap();
+    let got = store.query(b"t1", 7, 0, 100).await.unwrap();
+    assert_eq!(got, (1..=8).map(|s| env(7, s, b"t1")).collect::<Vec<_>>());
+}
+
+async fn query_respects_topic_originator_cursor_and_limit(store: Arc<dyn Store>) {
+    let mut envelopes = Vec::new();
+    for s in 1..=10 {
+        envelopes.push(env(1, s, if s % 2 == 0 { b"even" } else { b"odd" }));
+        envelopes.push(env(2, s, b"even"));
+    }
+    store.append(&batch(envelopes)).await.unwrap();
+    let seqs = |v: Vec<StoredEnvelope>| v.into_iter().map(|e| e.sequence_id).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(store.query(b"even", 1, 0, 100).await.unwrap()),
+        vec![2, 4, 6, 8, 10]
+    );
+    assert_eq!(
+        seqs(store.query(b"even", 1, 4, 100).await.unwrap()),
+        vec![6, 8, 10]
+    );
+    assert_eq!(
+        seqs(store.query(b"even", 1, 4, 2).await.unwrap()),
+        vec![6, 8]
+    );
+    assert_eq!(
+        seqs(store.query(b"even", 2, 8, 100).await.unwrap()),
+        vec![9, 10]
+    );
+    assert!(store.query(b"none", 1, 0, 100).await.unwrap().is_empty());
+    assert!(store.query(b"even", 3, 0, 100).await.unwrap().is_empty());
+    assert_eq!(store.originators().await.unwrap(), vec![1, 2]);
+}
+
+async fn last_sequence_id_is_per_originator(store: Arc<dyn Store>) {
+    assert_eq!(store.last_sequence_id(1).await.unwrap(), 0);
+    store
+        .append(&batch(vec![
+            env(1, 41, b"a"),
+            env(1, 42, b"b"),
+            env(2, 5, b"a"),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(store.last_sequence_id(1).await.unwrap(), 42);
+    assert_eq!(store.last_sequence_id(2).await.unwrap(), 5);
+    assert_eq!(store.last_sequence_id(3).await.unwrap(), 0);
+}
+
+async fn append_is_all_or_nothing(store: Arc<dyn Store>) {
+    store.append(&batch(vec![env(1, 1, b"t")])).await.unwrap();
+    let mut failing = batch(vec![env(1, 2, b"t"), env(1, 1, b"t")]);
+    failing.identity.push(identity(9, None, 1, &[9], &[]));
+    let err = store.append(&failing).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.query(b"t", 1, 0, 10).await.unwrap().len(), 1);
+    assert!(store.identity_state(&[9; 32]).await.unwrap().is_none());
+    assert_eq!(store.inbox_ids(&[[9; 20]]).await.unwrap(), vec![None]);
+}
+
+async fn identity_versions_are_compare_and_set(store: Arc<dyn Store>) {
+    let mut first = batch(vec![env(1, 1, b"id")]);
+    first.identity.push(identity(1, None, 1, &[10], &[]));
+    store.append(&first).await.unwrap();
+    let stored = store.identity_state(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.version, stored.state.as_slice()),
+        (1, b"state 1 v1".as_slice())
+    );
+
+    // Creating it again, or updating from a stale version, conflicts and writes nothing.
+    let mut again = batch(vec![env(1, 2, b"id")]);
+    again.identity.push(identity(1, None, 1, &[], &[]));
+    assert!(matches!(
+        store.append(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut stale = batch(vec![env(1, 2, b"id")]);
+    stale.identity.push(identity(1, Some(0), 2, &[], &[]));
+    assert!(matches!(
+        store.append(&stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.last_sequence_id(1).await.unwrap(), 1);
+
+    let mut next = batch(vec![env(1, 2, b"id")]);
+    next.identity.push(identity(1, Some(1), 2, &[11], &[10]));
+    store.append(&next).await.unwrap();
+    assert_eq!(
+        store
+            .identity_state(&[1; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+    assert_eq!(
+        store
+            .inbox_ids(&[[10; 20], [11; 20], [12; 20]])
+            .await
+            .unwrap(),
+        vec![None, Some([1; 32]), None]
+    );
+}
+
+async fn an_address_belongs_to_one_inbox_and_can_move_in_one_batch(store: Arc<dyn Store>) {
+    let mut first = AppendBatch::default();
+    first.identity.push(identity(1, None, 1, &[50], &[]));
+    store.append(&first).await.unwrap();
+
+    let mut claim = AppendBatch::default();
+    claim.identity.push(identity(2, None, 1, &[50], &[]));
+    assert!(matches!(
+        store.append(&claim).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.identity_state(&[2; 32]).await.unwrap().is_none());
+
+    // Released by inbox 1 and claimed by inbox 2 in the same batch, in either order.
+    let mut moved = AppendBatch::default();
+    moved.identity.push(identity(2, None, 1, &[50], &[]));
+    moved.identity.push(identity(1, Some(1), 2, &[], &[50]));
+    store.append(&moved).await.unwrap();
+    assert_eq!(
+        store.inbox_ids(&[[50; 20]]).await.unwrap(),
+        vec![Some([2; 32])]
+    );
+}
+
+async fn key_packages_keep_the_newest_and_skip_expired(store: Arc<dyn Store>) {
+    let kp = |seq: u64, not_after: u64| KeyPackageRecord {
+        installation_key: [3; 32],
+        inbox_id: [4; 32],
+        originator_id: 1,
+        sequence_id: seq,
+        not_after,
+    };
+    let mut b = batch(vec![env(1, 1, b"kp"), env(1, 2, b"kp")]);
+    b.key_packages.push(kp(1, 2_000));
+    store.append(&b).await.unwrap();
+    let mut b = AppendBatch::default();
+    b.key_packages.push(kp(2, 3_000));
+    store.append(&b).await.unwrap();
+
+    let found = store
+        .key_packages(&[[3; 32], [5; 32]], 1_000)
+        .await
+        .unwrap();
+    let first = found[0].as_ref().unwrap();
+    assert_eq!((first.inbox_id, first.envelope.sequence_id), ([4; 32], 2));
+    assert_eq!(first.envelope, env(1, 2, b"kp"));
+    assert!(found[1].is_none());
+    assert!(
+        store.key_packages(&[[3; 32]], 3_000).await.unwrap()[0].is_none(),
+        "expired"
+    );
+}
+
+async fn a_key_package_must_reference_a_stored_envelope(store: Arc<dyn Store>) {
+    let mut b = AppendBatch::default();
+    b.key_packages.push(KeyPackageRecord {
+        installation_key: [3; 32],
+        inbox_id: [4; 32],
+        originator_id: 1,
+        sequence_id: 99,
+        not_after: 5,
+    });
+    assert!(store.append(&b).await.is_err());
+}
+
+macro_rules! conformance_suite {
+    ($backend:ident, $open:path) => {
+        mod $backend {
+            use super::*;
+            conformance_suite!(@tests $open;
+                append_then_query_returns_envelopes_in_sequence_order,
+                query_respects_topic_originator_cursor_and_limit,
+                last_sequence_id_is_per_originator,
+                append_is_all_or_nothing,
+                identity_versions_are_compare_and_set,
+                an_address_belongs_to_one_inbox_and_can_move_in_one_batch,
+                key_packages_keep_the_newest_and_skip_expired,
+                a_key_package_must_reference_a_stored_envelope,
+            );
+        }
+    };
+    (@tests $open:path; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let Some((store, _guard)) = $open(stringify!($test)).await else { return };
+                super::$test(store).await;
+            }
+        )*
+    };
+}
+
+async fn open_sqlite(_name: &str) -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("node.db").display());
+    let store = arx_node::store::SqliteStore::open(&url).await.unwrap();
+    Some((Arc::new(store), dir))
+}
+
+async fn open_postgres(name: &str) -> Option<(Arc<dyn Store>, ())> {
+    use std::str::FromStr;
+
+    use sqlx::postgres::PgConnectOptions;
+    let Ok(url) = std::env::var("ARX_TEST_POSTGRES_URL") else {
+        eprintln!("skipped {name} on PostgreSQL: ARX_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let schema = format!("conformance_{name}_{}", rand::random::<u32>());
+    let admin = sqlx::PgPool::connect(&url)
+        .await
+        .expect("ARX_TEST_POSTGRES_URL must be reachable");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let options = PgConnectOptions::from_str(&url)
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let store = arx_node::store::PostgresStore::connect_with(options)
+        .await
+        .unwrap();
+    Some((Arc::new(store), ()))
+}
+
+conformance_suite!(sqlite, open_sqlite);
+conformance_suite!(postgres, open_postgres);

@@ -1,0 +1,322 @@
+//! Test harness for ARX end-to-end tests: a real node on loopback with its own SQLite file, and
+//! named people (`alice()`, `bob()`, …) who hold a real wallet key, a real installation key and
+//! real MLS state.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use arx_identity::{
+    InboxId, InstallationSigner, LocalWallet, MemberId, Signature, Topic, UnsignedAction,
+    UnsignedIdentityUpdate,
+};
+use arx_node::{store::SqliteStore, Limits, NodeConfig, RunningNode, ServiceConfig};
+use arx_proto::{
+    client_envelope::Payload, node_client::NodeClient, ClientEnvelope, Cursor, GroupMessage,
+    KeyPackageUpload, OriginatorEnvelope, PublishRequest, QueryRequest, TopicCursor,
+};
+use openmls::prelude::{
+    tls_codec::Serialize, BasicCredential, CredentialWithKey, GroupId, KeyPackage, MlsGroup,
+    MlsGroupCreateConfig, MlsMessageOut,
+};
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_rust_crypto::OpenMlsRustCrypto;
+use openmls_traits::types::SignatureScheme;
+use prost::Message;
+use tonic::transport::Channel;
+
+pub use arx_node::error_detail;
+
+/// The ciphersuite every ARX client uses.
+pub const CIPHERSUITE: openmls::prelude::Ciphersuite = arx_node::validate::CIPHERSUITE;
+
+/// A node on loopback with its own temporary database, started in-process.
+pub struct TestNode {
+    pub node: RunningNode,
+    pub dir: tempfile::TempDir,
+}
+
+/// Options for [`TestNode::start_with`].
+#[derive(Clone, Debug)]
+pub struct TestNodeOptions {
+    pub live_buffer: usize,
+    pub rate_limit: Option<arx_node::RateLimit>,
+    pub limits: Limits,
+    pub keepalive: Duration,
+}
+
+impl Default for TestNodeOptions {
+    fn default() -> Self {
+        Self {
+            live_buffer: 4096,
+            rate_limit: None,
+            limits: Limits::default(),
+            keepalive: Duration::from_secs(30),
+        }
+    }
+}
+
+impl TestNode {
+    pub async fn start() -> Self {
+        Self::start_with(TestNodeOptions::default()).await
+    }
+
+    pub async fn start_with(options: TestNodeOptions) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("node.db").display());
+        let store = Arc::new(SqliteStore::open(&url).await.unwrap());
+        let config = NodeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: url,
+            key_file: dir.path().join("node.key"),
+            service: ServiceConfig {
+                limits: options.limits,
+                rate_limit: options.rate_limit,
+                keepalive: options.keepalive,
+            },
+            live_buffer: options.live_buffer,
+        };
+        let key = arx_node::keyfile::load_or_create(&config.key_file).unwrap();
+        let node = arx_node::start_with(config, store, key).await.unwrap();
+        Self { node, dir }
+    }
+
+    pub async fn client(&self) -> NodeClient<Channel> {
+        connect(&self.node.url()).await
+    }
+}
+
+/// A gRPC client for the node at `url`.
+pub async fn connect(url: &str) -> NodeClient<Channel> {
+    let channel = Channel::from_shared(url.to_owned())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    NodeClient::new(channel).max_decoding_message_size(16 * 1024 * 1024)
+}
+
+/// A person with a wallet and one installation (device), with real MLS crypto.
+pub struct Person {
+    pub name: &'static str,
+    pub wallet: LocalWallet,
+    pub installation: InstallationSigner,
+    pub inbox_id: InboxId,
+    /// Nonce of the inbox id derivation (0 for a person's first inbox).
+    pub nonce: u64,
+    pub provider: OpenMlsRustCrypto,
+    pub mls_signer: SignatureKeyPair,
+}
+
+impl Person {
+    pub fn new(name: &'static str) -> Self {
+        let wallet = LocalWallet::generate();
+        let installation = InstallationSigner::generate();
+        let inbox_id = InboxId::derive(&wallet.address(), 0);
+        let mls_signer = SignatureKeyPair::from_raw(
+            SignatureScheme::ED25519,
+            installation.to_bytes().to_vec(),
+            installation.public_key().as_bytes().to_vec(),
+        );
+        Self {
+            name,
+            wallet,
+            installation,
+            inbox_id,
+            nonce: 0,
+            provider: OpenMlsRustCrypto::default(),
+            mls_signer,
+        }
+    }
+
+    fn credential(&self) -> CredentialWithKey {
+        CredentialWithKey {
+            credential: BasicCredential::new(self.inbox_id.as_bytes().to_vec()).into(),
+            signature_key: self.mls_signer.public().into(),
+        }
+    }
+
+    /// The update that creates this person's inbox and associates their installation.
+    pub fn unsigned_registration(&self) -> UnsignedIdentityUpdate {
+        let wallet = self.wallet.address();
+        UnsignedIdentityUpdate {
+            inbox_id: self.inbox_id,
+            client_timestamp_ns: 1_700_000_000_000_000_000,
+            actions: vec![
+                UnsignedAction::CreateInbox {
+                    initial_address: wallet,
+                    nonce: self.nonce,
+                },
+                UnsignedAction::AddAssociation {
+                    new_member: MemberId::Installation(self.installation.public_key()),
+                    existing_member: MemberId::Wallet(wallet),
+                },
+            ],
+        }
+    }
+
+    /// Signs `update` with every key of this person it needs.
+    pub fn sign(&self, update: UnsignedIdentityUpdate) -> arx_identity::IdentityUpdate {
+        let text = update.signature_text();
+        let wallet_sig = Signature::Eip191(self.wallet.sign_text(&text));
+        let install_sig = Signature::Installation(self.installation.sign_update(&update));
+        let creates = matches!(
+            update.actions.first(),
+            Some(UnsignedAction::CreateInbox { .. })
+        );
+        let recovery = (!creates).then(|| self.wallet.address());
+        update
+            .attach(
+                &[
+                    (MemberId::Wallet(self.wallet.address()), wallet_sig),
+                    (
+                        MemberId::Installation(self.installation.public_key()),
+                        install_sig,
+                    ),
+                ],
+                recovery,
+            )
+            .unwrap()
+    }
+
+    /// The signed registration update as a client envelope.
+    pub fn registration_envelope(&self) -> Vec<u8> {
+        identity_envelope(&self.sign(self.unsigned_registration()))
+    }
+
+    /// A fresh key package for this person's installation, as a client envelope.
+    pub fn key_package_envelope(&self) -> Vec<u8> {
+        let bundle = KeyPackage::builder()
+            .build(
+                CIPHERSUITE,
+                &self.provider,
+                &self.mls_signer,
+                self.credential(),
+            )
+            .unwrap();
+        let message = MlsMessageOut::from(bundle.key_package().clone());
+        envelope(
+            Topic::key_packages(&self.installation.public_key()),
+            Payload::KeyPackage(KeyPackageUpload {
+                mls_message: message.tls_serialize_detached().unwrap(),
+            }),
+        )
+    }
+
+    /// A new MLS group with only this person in it.
+    pub fn create_group(&self, group_id: &[u8]) -> MlsGroup {
+        MlsGroup::new_with_group_id(
+            &self.provider,
+            &self.mls_signer,
+            &MlsGroupCreateConfig::builder()
+                .ciphersuite(CIPHERSUITE)
+                .build(),
+            GroupId::from_slice(group_id),
+            self.credential(),
+        )
+        .unwrap()
+    }
+
+    /// An encrypted application message in `group`, as MLS bytes.
+    pub fn encrypt(&self, group: &mut MlsGroup, text: &[u8]) -> Vec<u8> {
+        group
+            .create_message(&self.provider, &self.mls_signer, text)
+            .unwrap()
+            .tls_serialize_detached()
+            .unwrap()
+    }
+}
+
+pub fn alice() -> Person {
+    Person::new("alice")
+}
+pub fn bob() -> Person {
+    Person::new("bob")
+}
+pub fn carol() -> Person {
+    Person::new("carol")
+}
+
+/// Encodes a client envelope.
+pub fn envelope(topic: Topic, payload: Payload) -> Vec<u8> {
+    ClientEnvelope {
+        topic: Some(topic.to_proto()),
+        payload: Some(payload),
+    }
+    .encode_to_vec()
+}
+
+/// An identity update as a client envelope on its inbox's identity log.
+pub fn identity_envelope(update: &arx_identity::IdentityUpdate) -> Vec<u8> {
+    envelope(
+        Topic::identity_log(&update.inbox_id),
+        Payload::IdentityUpdate(update.to_proto()),
+    )
+}
+
+/// An MLS group message as a client envelope on the group's topic.
+pub fn group_envelope(group_id: &[u8], mls_message: Vec<u8>) -> Vec<u8> {
+    envelope(
+        Topic::group(group_id).unwrap(),
+        Payload::GroupMessage(GroupMessage { mls_message }),
+    )
+}
+
+/// Publishes envelopes; returns the originator envelopes or the status.
+pub async fn publish(
+    client: &mut NodeClient<Channel>,
+    envelopes: Vec<Vec<u8>>,
+) -> Result<Vec<OriginatorEnvelope>, tonic::Status> {
+    client
+        .publish(PublishRequest {
+            client_envelopes: envelopes,
+        })
+        .await
+        .map(|r| r.into_inner().envelopes)
+}
+
+/// Every envelope of `topics`, reading page by page from the start.
+pub async fn query_all(
+    client: &mut NodeClient<Channel>,
+    topics: &[Topic],
+) -> Vec<OriginatorEnvelope> {
+    let mut cursors: Vec<Cursor> = vec![Cursor::default(); topics.len()];
+    let mut out = Vec::new();
+    loop {
+        let request = QueryRequest {
+            topics: topics
+                .iter()
+                .zip(&cursors)
+                .map(|(t, c)| TopicCursor {
+                    topic: Some(t.to_proto()),
+                    cursor: Some(c.clone()),
+                })
+                .collect(),
+            limit: 0,
+        };
+        let page = client.query(request).await.unwrap().into_inner();
+        for env in &page.envelopes {
+            let topic = topic_of(env);
+            let i = topics.iter().position(|t| *t == topic).unwrap();
+            cursors[i]
+                .sequence_ids
+                .insert(env.originator_id, env.sequence_id);
+        }
+        out.extend(page.envelopes);
+        if !page.has_more {
+            return out;
+        }
+    }
+}
+
+/// The topic an originator envelope was published to.
+pub fn topic_of(env: &OriginatorEnvelope) -> Topic {
+    let client = ClientEnvelope::decode(env.client_envelope.as_slice()).unwrap();
+    Topic::from_proto(&client.topic.unwrap()).unwrap()
+}
+
+/// The error code a node attached to `status`.
+pub fn code_of(status: &tonic::Status) -> String {
+    error_detail(status)
+        .map(|d| d.code)
+        .unwrap_or_else(|| format!("<no code: {status}>"))
+}
