@@ -97,7 +97,7 @@ struct Writer {
     smart_wallets: Arc<dyn SmartWalletVerifier>,
 }
 
-/// Identity state of one inbox as changed by the jobs of the current group.
+/// Identity state of one inbox as changed by the jobs of a group.
 #[derive(Clone)]
 struct InboxChange {
     expected_version: Option<u64>,
@@ -106,102 +106,196 @@ struct InboxChange {
     wallets_before: BTreeSet<Address>,
 }
 
-/// What the jobs of the current group have changed so far, layered over the store.
+/// What a group's jobs have changed so far, layered over the previous group's uncommitted
+/// changes (`base_*`), which are layered over the store.
 #[derive(Clone, Default)]
 struct Overlay {
+    base_inboxes: HashMap<InboxId, InboxChange>,
+    base_owners: HashMap<Address, Option<InboxId>>,
     inboxes: HashMap<InboxId, InboxChange>,
     /// Wallet address → owning inbox (None: released) as changed in this group.
     owners: HashMap<Address, Option<InboxId>>,
     key_packages: Vec<KeyPackageRecord>,
 }
 
+/// A group of jobs checked and signed, waiting to be written.
+struct Prepared {
+    outcomes: Vec<(Job, Result<Vec<OriginatorEnvelope>, NodeError>)>,
+    batch: AppendBatch,
+    overlay: Overlay,
+    /// The sequence id after this group's last envelope.
+    next_sequence_id: u64,
+}
+
 impl Writer {
-    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(first) = rx.recv().await {
-            let mut jobs = vec![first];
-            while jobs.len() < MAX_JOBS_PER_COMMIT {
-                match rx.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
+    /// Takes up to [`MAX_JOBS_PER_COMMIT`] jobs that are already waiting.
+    fn gather(rx: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>) {
+        while jobs.len() < MAX_JOBS_PER_COMMIT {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
             }
-            self.commit_group(jobs).await;
         }
     }
 
-    async fn commit_group(&mut self, jobs: Vec<Job>) {
-        let mut overlay = Overlay::default();
-        let mut envelopes: Vec<StoredEnvelope> = Vec::new();
-        let mut accepted: Vec<(oneshot::Sender<_>, Vec<OriginatorEnvelope>)> = Vec::new();
-        let mut next = self.next_sequence_id;
+    /// Writes group N on its own task while checking and signing group N+1 on top of N's
+    /// uncommitted changes, so signing and the database overlap. Replies go out only after a
+    /// group commits; if N fails, N+1 is prepared again from the store.
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let mut retry: Option<Vec<Job>> = None;
+        loop {
+            let jobs = match retry.take() {
+                Some(jobs) => jobs,
+                None => {
+                    let Some(first) = rx.recv().await else { return };
+                    let mut jobs = vec![first];
+                    Self::gather(&mut rx, &mut jobs);
+                    jobs
+                }
+            };
+            let mut current = self
+                .prepare_group(jobs, Overlay::default(), self.next_sequence_id)
+                .await;
+            loop {
+                let batch = std::mem::take(&mut current.batch);
+                let store = self.store.clone();
+                let write = tokio::spawn(async move {
+                    let written = if batch.is_empty() {
+                        Ok(())
+                    } else {
+                        store.append(&batch).await
+                    };
+                    (batch, written)
+                });
+                let mut next_jobs = Vec::new();
+                Self::gather(&mut rx, &mut next_jobs);
+                let next = if next_jobs.is_empty() {
+                    None
+                } else {
+                    let base = current.overlay.as_base();
+                    Some(
+                        self.prepare_group(next_jobs, base, current.next_sequence_id)
+                            .await,
+                    )
+                };
+                let (batch, written) = match write.await {
+                    Ok(done) => done,
+                    Err(e) => (
+                        AppendBatch::default(),
+                        Err(StoreError::Failed(e.to_string())),
+                    ),
+                };
+                match written {
+                    Ok(()) => {
+                        self.next_sequence_id = current.next_sequence_id;
+                        self.finish(current, batch);
+                    }
+                    Err(err) => {
+                        self.fail(current, &err).await;
+                        retry = next.map(|n| n.outcomes.into_iter().map(|(job, _)| job).collect());
+                        break;
+                    }
+                }
+                match next {
+                    Some(next) => current = next,
+                    None => break,
+                }
+            }
+        }
+    }
 
+    async fn prepare_group(&self, jobs: Vec<Job>, base: Overlay, first: u64) -> Prepared {
+        let mut overlay = base;
+        let mut envelopes: Vec<StoredEnvelope> = Vec::new();
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let mut next = first;
         for job in jobs {
             let mut trial = overlay.clone();
-            match self.prepare(&job, &mut trial, next).await {
-                Ok(signed) => {
-                    overlay = trial;
-                    next += signed.len() as u64;
-                    for (env, topic) in signed.iter().zip(&job.envelopes) {
-                        envelopes.push(StoredEnvelope {
-                            originator_id: env.originator_id,
-                            sequence_id: env.sequence_id,
-                            topic: topic.topic.to_bytes(),
-                            received_at_ns: env.received_at_ns,
-                            envelope: env.encode_to_vec(),
-                        });
-                    }
-                    accepted.push((job.reply, signed));
-                }
-                Err(err) => {
-                    tracing::debug!(code = err.code(), error = %err, "publish refused");
-                    let _ = job.reply.send(Err(err));
+            let outcome = self.prepare(&job, &mut trial, next).await;
+            if let Ok(signed) = &outcome {
+                overlay = trial;
+                next += signed.len() as u64;
+                for (env, validated) in signed.iter().zip(&job.envelopes) {
+                    envelopes.push(StoredEnvelope {
+                        originator_id: env.originator_id,
+                        sequence_id: env.sequence_id,
+                        topic: validated.topic.to_bytes(),
+                        received_at_ns: env.received_at_ns,
+                        envelope: env.encode_to_vec(),
+                    });
                 }
             }
+            outcomes.push((job, outcome));
         }
-        if accepted.is_empty() {
-            return;
-        }
-
-        let written = match overlay.identity_changes() {
-            Ok(identity) => {
-                let batch = AppendBatch {
-                    envelopes,
-                    identity,
-                    key_packages: std::mem::take(&mut overlay.key_packages),
-                };
-                self.store.append(&batch).await.map(|()| batch)
-            }
-            Err(err) => Err(err),
-        };
-        match written {
-            Ok(batch) => {
-                self.next_sequence_id = next;
-                for (env, stored) in accepted
-                    .iter()
-                    .flat_map(|(_, envs)| envs)
-                    .zip(batch.envelopes)
-                {
-                    // No receivers is not an error: nobody is subscribed right now.
-                    let _ = self.live.send(Arc::new(Delivered {
-                        topic: stored.topic,
-                        envelope: env.clone(),
-                    }));
-                }
-                for (reply, signed) in accepted {
-                    let _ = reply.send(Ok(signed));
-                }
-            }
+        let identity = match overlay.identity_changes() {
+            Ok(identity) => identity,
             Err(err) => {
-                tracing::warn!(error = %err, "append failed; the group of publishes is refused");
-                // The transaction may have committed before the error surfaced (a dropped
-                // connection): take the sequence from the store so ids are never reused.
-                if let Ok(last) = self.store.last_sequence_id(self.key.node_id()).await {
-                    self.next_sequence_id = self.next_sequence_id.max(last + 1);
-                }
-                for (reply, _) in accepted {
-                    let _ = reply.send(Err(NodeError::Store(err.for_reply())));
-                }
+                // Cannot happen for plain data; refuse the group rather than write half of it.
+                let reason = err.to_string();
+                let outcomes = outcomes
+                    .into_iter()
+                    .map(|(job, _)| {
+                        (
+                            job,
+                            Err(NodeError::Store(StoreError::Corrupt(reason.clone()))),
+                        )
+                    })
+                    .collect();
+                return Prepared {
+                    outcomes,
+                    batch: AppendBatch::default(),
+                    overlay: Overlay::default(),
+                    next_sequence_id: first,
+                };
             }
+        };
+        let key_packages = std::mem::take(&mut overlay.key_packages);
+        Prepared {
+            outcomes,
+            batch: AppendBatch {
+                envelopes,
+                identity,
+                key_packages,
+            },
+            overlay,
+            next_sequence_id: next,
+        }
+    }
+
+    /// After commit: push to live subscribers in sequence order, then reply.
+    fn finish(&self, prepared: Prepared, batch: AppendBatch) {
+        let accepted = prepared
+            .outcomes
+            .iter()
+            .filter_map(|(_, o)| o.as_ref().ok())
+            .flatten();
+        for (env, stored) in accepted.zip(batch.envelopes) {
+            // No receivers is not an error: nobody is subscribed right now.
+            let _ = self.live.send(Arc::new(Delivered {
+                topic: stored.topic,
+                envelope: env.clone(),
+            }));
+        }
+        for (job, outcome) in prepared.outcomes {
+            if let Err(err) = &outcome {
+                tracing::debug!(code = err.code(), error = %err, "publish refused");
+            }
+            let _ = job.reply.send(outcome);
+        }
+    }
+
+    /// The group's write failed: accepted jobs get the store error, refused ones their reason.
+    async fn fail(&mut self, prepared: Prepared, err: &StoreError) {
+        tracing::warn!(error = %err, "append failed; the group of publishes is refused");
+        for (job, outcome) in prepared.outcomes {
+            let _ = job
+                .reply
+                .send(outcome.and(Err(NodeError::Store(err.for_reply()))));
+        }
+        // The transaction may have committed before the error surfaced (a dropped connection):
+        // take the sequence from the store so ids are never reused.
+        if let Ok(last) = self.store.last_sequence_id(self.key.node_id()).await {
+            self.next_sequence_id = self.next_sequence_id.max(last + 1);
         }
     }
 
@@ -274,7 +368,11 @@ impl Writer {
             .unwrap_or_default();
         let after: BTreeSet<Address> = new_state.wallets().into_iter().collect();
         for added in after.difference(&before) {
-            let owner = match overlay.owners.get(added) {
+            let owner = match overlay
+                .owners
+                .get(added)
+                .or_else(|| overlay.base_owners.get(added))
+            {
                 Some(owner) => *owner,
                 None => self.store_owner(added).await?,
             };
@@ -313,7 +411,11 @@ impl Writer {
         overlay: &Overlay,
         inbox_id: &InboxId,
     ) -> Result<Option<InboxChange>, NodeError> {
-        if let Some(change) = overlay.inboxes.get(inbox_id) {
+        if let Some(change) = overlay
+            .inboxes
+            .get(inbox_id)
+            .or_else(|| overlay.base_inboxes.get(inbox_id))
+        {
             return Ok(Some(change.clone()));
         }
         let Some(stored) = self.store.identity_state(inbox_id.as_bytes()).await? else {
@@ -343,6 +445,28 @@ impl Writer {
 }
 
 impl Overlay {
+    /// This group's changes as the starting point of the next group, as if committed.
+    fn as_base(&self) -> Overlay {
+        let base_inboxes = self
+            .inboxes
+            .iter()
+            .map(|(id, change)| {
+                let committed = InboxChange {
+                    expected_version: Some(change.version),
+                    version: change.version,
+                    state: change.state.clone(),
+                    wallets_before: change.state.wallets().into_iter().collect(),
+                };
+                (*id, committed)
+            })
+            .collect();
+        Overlay {
+            base_inboxes,
+            base_owners: self.owners.clone(),
+            ..Overlay::default()
+        }
+    }
+
     fn identity_changes(&self) -> Result<Vec<IdentityStateChange>, StoreError> {
         self.inboxes
             .iter()

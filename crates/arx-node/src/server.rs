@@ -10,7 +10,6 @@ use tokio::{
     sync::{broadcast, watch},
     task::JoinHandle,
 };
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::{
     keyfile::{self, KeyFileError},
@@ -148,11 +147,16 @@ pub async fn start_with(
     let server = tokio::spawn(
         tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            .tcp_nodelay(true)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(node)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal),
+            .serve_with_incoming_shutdown(
+                // Small replies must not wait for delayed ACKs (Nagle): set nodelay per socket.
+                tonic::transport::server::TcpIncoming::from(listener)
+                    .with_nodelay(Some(true))
+                    .with_keepalive(Some(Duration::from_secs(60))),
+                signal,
+            ),
     );
     tracing::info!(%addr, node_id, backend = store.backend(), next_sequence_id, "node serving");
     Ok(RunningNode {

@@ -263,7 +263,9 @@ async fn open_postgres(name: &str) -> Option<(Arc<dyn Store>, ())> {
         eprintln!("skipped {name} on PostgreSQL: ARX_TEST_POSTGRES_URL is not set");
         return None;
     };
-    let schema = format!("conformance_{name}_{}", rand::random::<u32>());
+    // PostgreSQL truncates identifiers at 63 bytes: keep the random part within them.
+    let short: String = name.chars().take(40).collect();
+    let schema = format!("conf_{:016x}_{short}", rand::random::<u64>());
     let admin = sqlx::PgPool::connect(&url)
         .await
         .expect("ARX_TEST_POSTGRES_URL must be reachable");

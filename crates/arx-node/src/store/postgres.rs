@@ -36,4 +36,4 @@ impl PostgresStore {
     }
 }
 
-impl_sql_store!(PostgresStore, "postgres");
+impl_sql_store!(PostgresStore, Postgres, "postgres");

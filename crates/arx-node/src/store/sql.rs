@@ -2,9 +2,14 @@
 //! placeholders, `ON CONFLICT`), so the query code is written once and instantiated per backend
 //! by [`impl_sql_store!`]; each backend module keeps its own connection set-up and migrations.
 
+/// Envelope rows per INSERT statement (5 parameters each; far below both databases' limits).
+pub(crate) const ENVELOPE_ROWS_PER_INSERT: usize = 100;
+
 /// Implements [`super::Store`] for `$store` (a struct with a `pool: sqlx::Pool<$db>` field).
 macro_rules! impl_sql_store {
-    ($store:ty, $backend:literal) => {
+    ($store:ty, $db:ty, $backend:literal) => {
+        use $crate::store::sql::ENVELOPE_ROWS_PER_INSERT;
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             fn backend(&self) -> &'static str {
@@ -46,21 +51,35 @@ macro_rules! impl_sql_store {
                 use $crate::store::{to_i64, StoreError};
                 let mut tx = self.pool.begin().await?;
                 let mut originators = std::collections::BTreeSet::new();
-                for env in &batch.envelopes {
-                    originators.insert(env.originator_id);
-                    sqlx::query(
+                // Multi-row INSERTs: one statement per chunk instead of per row (with sqlx each
+                // statement is a round trip to the connection's worker thread).
+                for chunk in batch.envelopes.chunks(ENVELOPE_ROWS_PER_INSERT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO envelopes \
-                         (originator_id, sequence_id, topic, received_at_ns, envelope) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(i64::from(env.originator_id))
-                    .bind(to_i64(env.sequence_id, "sequence id")?)
-                    .bind(&env.topic)
-                    .bind(env.received_at_ns)
-                    .bind(&env.envelope)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| conflict_or(e, "envelope sequence id already stored"))?;
+                         (originator_id, sequence_id, topic, received_at_ns, envelope) ",
+                    );
+                    let mut invalid = None;
+                    insert.push_values(chunk, |mut row, env| {
+                        originators.insert(env.originator_id);
+                        let sequence_id = to_i64(env.sequence_id, "sequence id")
+                            .unwrap_or_else(|e| {
+                                invalid = Some(e);
+                                0
+                            });
+                        row.push_bind(i64::from(env.originator_id))
+                            .push_bind(sequence_id)
+                            .push_bind(env.topic.as_slice())
+                            .push_bind(env.received_at_ns)
+                            .push_bind(env.envelope.as_slice());
+                    });
+                    if let Some(err) = invalid {
+                        return Err(err);
+                    }
+                    insert
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| conflict_or(e, "envelope sequence id already stored"))?;
                 }
                 for originator in originators {
                     sqlx::query(

@@ -44,4 +44,4 @@ impl SqliteStore {
     }
 }
 
-impl_sql_store!(SqliteStore, "sqlite");
+impl_sql_store!(SqliteStore, Sqlite, "sqlite");
