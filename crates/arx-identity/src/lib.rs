@@ -5,6 +5,7 @@ mod envelope;
 mod error;
 mod inbox;
 mod member;
+pub mod secret_file;
 mod serde_str;
 mod signer;
 mod smart_wallet;

@@ -1,0 +1,184 @@
+//! `arx`: the headless ARX client.
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
+
+use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner};
+use arx_identity::{secret_file, LocalWallet};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+/// ARX from the command line: set up an installation and inspect it.
+///
+/// Every command takes the data directory and the node; with --json each result is printed as
+/// one JSON line, and errors as {"error": {"code", "message", "retryable"}} with a non-zero exit.
+#[derive(Debug, Parser)]
+#[command(name = "arx", version)]
+struct Args {
+    /// Directory with this installation's keys and database (created on first use).
+    #[arg(long, env = "ARX_DATA_DIR", default_value = "./arx-data")]
+    data_dir: PathBuf,
+
+    /// Node URL.
+    #[arg(long, env = "ARX_NODE", default_value = "http://127.0.0.1:5050")]
+    node: String,
+
+    /// Print JSON lines instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a built-in wallet key (or import one) and register this installation with it.
+    Init {
+        /// Use this secp256k1 private key (64 hex characters, optional 0x) instead of a new one.
+        #[arg(long, value_name = "HEX")]
+        import_key: Option<String>,
+    },
+    /// Show this installation: wallet address, inbox id, installation key, registration.
+    Whoami,
+}
+
+fn wallet_path(args: &Args) -> PathBuf {
+    args.data_dir.join("wallet.key")
+}
+
+fn load_wallet(args: &Args) -> Result<Option<LocalWallet>, CoreError> {
+    let secret = secret_file::load(&wallet_path(args)).map_err(|e| CoreError::DataDir {
+        path: args.data_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    secret
+        .map(|s| LocalWallet::from_bytes(&s).map_err(CoreError::from))
+        .transpose()
+}
+
+async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
+    let transport = Arc::new(GrpcTransport::new(&args.node)?);
+    let client = Client::open(&args.data_dir, transport).await?;
+    match &args.command {
+        Command::Init { import_key } => {
+            let wallet = match (load_wallet(args)?, import_key) {
+                (Some(_), Some(_)) => {
+                    return Err(CoreError::DataDir {
+                        path: args.data_dir.display().to_string(),
+                        reason: "it already has a wallet key; use another --data-dir to import one"
+                            .into(),
+                    })
+                }
+                (Some(wallet), None) => wallet,
+                (None, import) => {
+                    let wallet = match import {
+                        Some(hex_key) => {
+                            let bytes = hex::decode(hex_key.trim().trim_start_matches("0x"))
+                                .ok()
+                                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                                .ok_or_else(|| {
+                                    CoreError::InvalidInput(
+                                        "--import-key needs 64 hex characters (32 bytes)".into(),
+                                    )
+                                })?;
+                            LocalWallet::from_bytes(&bytes)?
+                        }
+                        None => LocalWallet::generate(),
+                    };
+                    secret_file::store(&wallet_path(args), &wallet.to_bytes()).map_err(|e| {
+                        CoreError::DataDir {
+                            path: args.data_dir.display().to_string(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    wallet
+                }
+            };
+            let registration = client.register(&LocalWalletSigner(wallet)).await?;
+            Ok(json!({
+                "wallet": registration.wallet.to_checksum(None),
+                "inbox_id": registration.inbox_id.to_string(),
+                "installation": registration.installation.to_string(),
+                "created_inbox": registration.created_inbox,
+            }))
+        }
+        Command::Whoami => {
+            let registration = client.registration().await?;
+            let wallet = load_wallet(args)?.map(|w| w.address().to_checksum(None));
+            let mut out = json!({
+                "wallet": wallet,
+                "installation": client.installation_key().to_string(),
+                "registered": registration.is_some(),
+                "inbox_id": registration.as_ref().map(|r| r.inbox_id.to_string()),
+            });
+            if let Some(registration) = registration {
+                let state = client.association_state(&registration.inbox_id).await?;
+                out["wallets"] = json!(state
+                    .wallets()
+                    .iter()
+                    .map(|a| a.to_checksum(None))
+                    .collect::<Vec<_>>());
+                out["installations"] = json!(state
+                    .installations()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>());
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn print_human(value: &serde_json::Value) {
+    if let Some(map) = value.as_object() {
+        for (key, value) in map {
+            match value {
+                serde_json::Value::String(s) => println!("{key}: {s}"),
+                serde_json::Value::Null => println!("{key}: -"),
+                serde_json::Value::Array(items) => {
+                    println!("{key}:");
+                    for item in items {
+                        println!(
+                            "  {}",
+                            item.as_str().map(str::to_owned).unwrap_or(item.to_string())
+                        );
+                    }
+                }
+                other => println!("{key}: {other}"),
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ARX_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(&args).await {
+        Ok(value) => {
+            if args.json {
+                println!("{value}");
+            } else {
+                print_human(&value);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"error": {"code": err.code(), "message": err.to_string(), "retryable": err.retryable()}})
+                );
+            } else {
+                eprintln!("arx: {err} [{}]", err.code());
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! A client: one installation in one data directory, talking to one node.
+//!
+//! The data directory holds the installation's Ed25519 key (`installation.key`) and the engine
+//! database (`arx.db`: engine tables and openmls state). Opening the same directory again is the
+//! same installation; a second device of the same wallet is a second installation of the same
+//! inbox.
+
+use std::{
+    path::{Path, PathBuf},
+    str::FromStr,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use arx_identity::{
+    secret_file, verify_originator_envelope, Address, AssociationState, IdentityUpdate, InboxId,
+    InstallationKey, InstallationSigner, MemberId, NoChainVerifier, Signature, Topic,
+    UnsignedAction, UnsignedIdentityUpdate,
+};
+use arx_proto::{client_envelope::Payload, ClientEnvelope, KeyPackageUpload, OriginatorEnvelope};
+use openmls::prelude::{tls_codec::Serialize as _, KeyPackage, MlsMessageOut};
+use prost::Message;
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    SqlitePool,
+};
+
+use crate::{
+    error::CoreError,
+    mls::{self, MlsProvider},
+    transport::{NodeIdentity, Transport},
+    wallet::WalletSigner,
+};
+
+/// What registration left this installation with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub inbox_id: InboxId,
+    pub wallet: Address,
+    pub installation: InstallationKey,
+    /// True when this call created the inbox (the wallet's first device).
+    pub created_inbox: bool,
+}
+
+/// One installation of ARX.
+pub struct Client {
+    data_dir: PathBuf,
+    db: SqlitePool,
+    installation: InstallationSigner,
+    transport: Arc<dyn Transport>,
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(1)
+}
+
+impl Client {
+    /// Opens (creating on first use) the installation in `data_dir`.
+    pub async fn open(data_dir: &Path, transport: Arc<dyn Transport>) -> Result<Self, CoreError> {
+        let dir_error = |reason: String| CoreError::DataDir {
+            path: data_dir.display().to_string(),
+            reason,
+        };
+        std::fs::create_dir_all(data_dir).map_err(|e| dir_error(e.to_string()))?;
+        let (seed, _) = secret_file::load_or_create(&data_dir.join("installation.key"), || {
+            InstallationSigner::generate().to_bytes()
+        })
+        .map_err(|e| dir_error(e.to_string()))?;
+        let installation = InstallationSigner::from_bytes(&seed);
+
+        let url = format!("sqlite://{}", data_dir.join("arx.db").display());
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let db = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../../migrations/client").run(&db).await?;
+        {
+            let mut conn = db.acquire().await?;
+            MlsProvider::migrate(&mut conn)?;
+        }
+
+        let key = installation.public_key();
+        sqlx::query(
+            "INSERT INTO installation (id, installation_key) VALUES (1, $1) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(key.as_bytes().as_slice())
+        .execute(&db)
+        .await?;
+        let stored: Vec<u8> =
+            sqlx::query_scalar("SELECT installation_key FROM installation WHERE id = 1")
+                .fetch_one(&db)
+                .await?;
+        if stored != key.as_bytes() {
+            return Err(dir_error(
+                "installation.key does not belong to this database (was one of them replaced?)"
+                    .into(),
+            ));
+        }
+        Ok(Self {
+            data_dir: data_dir.to_owned(),
+            db,
+            installation,
+            transport,
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// This installation's public key (its MLS leaf signature key).
+    pub fn installation_key(&self) -> InstallationKey {
+        self.installation.public_key()
+    }
+
+    /// The registration recorded in this data directory, if any.
+    pub async fn registration(&self) -> Result<Option<Registration>, CoreError> {
+        let row: (Option<Vec<u8>>, Option<Vec<u8>>) =
+            sqlx::query_as("SELECT inbox_id, wallet_address FROM installation WHERE id = 1")
+                .fetch_one(&self.db)
+                .await?;
+        match row {
+            (Some(inbox), Some(wallet)) => Ok(Some(Registration {
+                inbox_id: InboxId::from_slice(&inbox)?,
+                wallet: Address::try_from(wallet.as_slice())
+                    .map_err(|_| CoreError::NodeInvalid("stored wallet address".into()))?,
+                installation: self.installation_key(),
+                created_inbox: false,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Registers this installation for `wallet`: creates the wallet's inbox if it has none,
+    /// otherwise adds this installation to it; then uploads a key package. Both go in one
+    /// batch, so the node accepts both or neither. Calling it again is harmless.
+    pub async fn register(&self, wallet: &dyn WalletSigner) -> Result<Registration, CoreError> {
+        let node = self.transport.node_info().await?;
+        let address = wallet.address();
+        let existing = self.transport.inbox_ids(vec![address.into_array()]).await?;
+        let mine = self.installation_key();
+
+        let (inbox_id, state) = match existing.into_iter().next().flatten() {
+            Some(inbox) => {
+                let inbox_id = InboxId::from_slice(&inbox)
+                    .map_err(|_| CoreError::NodeInvalid("inbox id from GetInboxIds".into()))?;
+                let state = self.association_state_from(&node, &inbox_id).await?;
+                (inbox_id, Some(state))
+            }
+            None => (InboxId::derive(&address, 0), None),
+        };
+
+        let mut envelopes = Vec::new();
+        let already = state.as_ref().is_some_and(|s| s.has_installation(&mine));
+        if !already {
+            let actions = match &state {
+                Some(_) => vec![],
+                None => vec![UnsignedAction::CreateInbox {
+                    initial_address: address,
+                    nonce: 0,
+                }],
+            };
+            let mut unsigned = UnsignedIdentityUpdate {
+                inbox_id,
+                client_timestamp_ns: now_ns(),
+                actions,
+            };
+            unsigned.actions.push(UnsignedAction::AddAssociation {
+                new_member: MemberId::Installation(mine),
+                existing_member: MemberId::Wallet(address),
+            });
+            let update = self.sign_update(unsigned, wallet, state.as_ref()).await?;
+            envelopes.push(identity_envelope(&update));
+        }
+        envelopes.push(self.new_key_package(&inbox_id).await?);
+        let published = self.transport.publish(envelopes.clone()).await?;
+        check_echo(&node, &envelopes, &published)?;
+
+        sqlx::query(
+            "UPDATE installation SET inbox_id = $1, wallet_address = $2, registered_at_ns = $3 \
+             WHERE id = 1",
+        )
+        .bind(inbox_id.as_bytes().as_slice())
+        .bind(address.as_slice())
+        .bind(now_ns())
+        .execute(&self.db)
+        .await?;
+        tracing::info!(inbox = %inbox_id, installation = %mine, "installation registered");
+        Ok(Registration {
+            inbox_id,
+            wallet: address,
+            installation: mine,
+            created_inbox: state.is_none(),
+        })
+    }
+
+    async fn sign_update(
+        &self,
+        unsigned: UnsignedIdentityUpdate,
+        wallet: &dyn WalletSigner,
+        state: Option<&AssociationState>,
+    ) -> Result<IdentityUpdate, CoreError> {
+        let text = unsigned.signature_text();
+        let wallet_signature = wallet.sign_text(&text).await?;
+        let installation_signature =
+            Signature::Installation(self.installation.sign_update(&unsigned));
+        let recovery = state.map(AssociationState::recovery_address);
+        Ok(unsigned.attach(
+            &[
+                (MemberId::Wallet(wallet.address()), wallet_signature),
+                (
+                    MemberId::Installation(self.installation_key()),
+                    installation_signature,
+                ),
+            ],
+            recovery,
+        )?)
+    }
+
+    /// A fresh key package for this installation; its private keys are stored in the engine
+    /// database before it leaves the device.
+    async fn new_key_package(&self, inbox_id: &InboxId) -> Result<Vec<u8>, CoreError> {
+        let signer = mls::mls_signer(&self.installation);
+        let credential = mls::credential(inbox_id, &self.installation);
+        let mut tx = self.db.begin().await?;
+        let message = {
+            let provider = MlsProvider::new(&mut tx);
+            let bundle = KeyPackage::builder()
+                .build(mls::CIPHERSUITE, &provider, &signer, credential)
+                .map_err(|e| CoreError::Mls(e.to_string()))?;
+            MlsMessageOut::from(bundle.key_package().clone())
+                .tls_serialize_detached()
+                .map_err(|e| CoreError::Mls(e.to_string()))?
+        };
+        tx.commit().await?;
+        Ok(ClientEnvelope {
+            topic: Some(Topic::key_packages(&self.installation_key()).to_proto()),
+            payload: Some(Payload::KeyPackage(KeyPackageUpload {
+                mls_message: message,
+            })),
+        }
+        .encode_to_vec())
+    }
+
+    /// The verified association state of `inbox_id`: every envelope's node signature and every
+    /// identity signature is checked, and the log is folded here, not trusted from the node.
+    pub async fn association_state(
+        &self,
+        inbox_id: &InboxId,
+    ) -> Result<AssociationState, CoreError> {
+        let node = self.transport.node_info().await?;
+        self.association_state_from(&node, inbox_id).await
+    }
+
+    async fn association_state_from(
+        &self,
+        node: &NodeIdentity,
+        inbox_id: &InboxId,
+    ) -> Result<AssociationState, CoreError> {
+        let envelopes = self
+            .transport
+            .identity_updates(inbox_id.as_bytes().to_vec(), 0)
+            .await?;
+        let mut updates = Vec::with_capacity(envelopes.len());
+        for env in &envelopes {
+            verify_originator_envelope(env, &node.public_key)?;
+            let client = ClientEnvelope::decode(env.client_envelope.as_slice())
+                .map_err(|e| CoreError::NodeInvalid(format!("identity log entry: {e}")))?;
+            match client.payload {
+                Some(Payload::IdentityUpdate(update)) => {
+                    let update = IdentityUpdate::from_proto(&update)?;
+                    if update.inbox_id != *inbox_id {
+                        return Err(CoreError::NodeInvalid(
+                            "identity log holds another inbox's update".into(),
+                        ));
+                    }
+                    updates.push(update);
+                }
+                _ => {
+                    return Err(CoreError::NodeInvalid(
+                        "identity log entry is not an update".into(),
+                    ))
+                }
+            }
+        }
+        AssociationState::fold(&updates, &NoChainVerifier)
+            .await?
+            .ok_or_else(|| CoreError::NodeInvalid(format!("inbox {inbox_id} has an empty log")))
+    }
+}
+
+fn identity_envelope(update: &IdentityUpdate) -> Vec<u8> {
+    ClientEnvelope {
+        topic: Some(Topic::identity_log(&update.inbox_id).to_proto()),
+        payload: Some(Payload::IdentityUpdate(update.to_proto())),
+    }
+    .encode_to_vec()
+}
+
+/// Checks that the node returned our envelopes, signed by itself, in order.
+fn check_echo(
+    node: &NodeIdentity,
+    sent: &[Vec<u8>],
+    published: &[OriginatorEnvelope],
+) -> Result<(), CoreError> {
+    if published.len() != sent.len() {
+        return Err(CoreError::NodeInvalid(
+            "Publish returned a different count".into(),
+        ));
+    }
+    for (sent, env) in sent.iter().zip(published) {
+        verify_originator_envelope(env, &node.public_key)?;
+        if env.client_envelope != *sent {
+            return Err(CoreError::NodeInvalid(
+                "Publish returned another envelope".into(),
+            ));
+        }
+    }
+    Ok(())
+}

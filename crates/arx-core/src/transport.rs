@@ -1,0 +1,193 @@
+//! The engine's view of the network: one coarse trait over the node API, and its gRPC
+//! implementation.
+
+use arx_proto::{
+    get_identity_updates_request, node_client::NodeClient, ErrorDetail, FetchKeyPackagesRequest,
+    GetIdentityUpdatesRequest, GetInboxIdsRequest, NodeInfoRequest, OriginatorEnvelope,
+    PublishRequest, QueryRequest, QueryResponse,
+};
+use async_trait::async_trait;
+use prost::Message;
+use tonic::transport::Channel;
+
+use crate::error::CoreError;
+
+/// Identity of the node a client talks to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeIdentity {
+    pub node_id: u32,
+    pub public_key: [u8; 32],
+    pub version: String,
+}
+
+/// The node API as the engine uses it.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    async fn node_info(&self) -> Result<NodeIdentity, CoreError>;
+    async fn publish(&self, envelopes: Vec<Vec<u8>>) -> Result<Vec<OriginatorEnvelope>, CoreError>;
+    async fn query(&self, request: QueryRequest) -> Result<QueryResponse, CoreError>;
+    async fn inbox_ids(&self, addresses: Vec<[u8; 20]>) -> Result<Vec<Option<Vec<u8>>>, CoreError>;
+    /// The identity log of `inbox_id` after `after_sequence_id`.
+    async fn identity_updates(
+        &self,
+        inbox_id: Vec<u8>,
+        after_sequence_id: u64,
+    ) -> Result<Vec<OriginatorEnvelope>, CoreError>;
+    async fn key_packages(
+        &self,
+        installation_keys: Vec<Vec<u8>>,
+    ) -> Result<Vec<Option<OriginatorEnvelope>>, CoreError>;
+}
+
+/// [`Transport`] over gRPC to one node.
+#[derive(Clone, Debug)]
+pub struct GrpcTransport {
+    url: String,
+    client: NodeClient<Channel>,
+}
+
+impl GrpcTransport {
+    /// Connects lazily to the node at `url` (`http://HOST:PORT`).
+    pub fn new(url: &str) -> Result<Self, CoreError> {
+        let channel = Channel::from_shared(url.to_owned())
+            .map_err(|e| CoreError::NodeUnreachable {
+                url: url.into(),
+                reason: e.to_string(),
+            })?
+            .connect_lazy();
+        Ok(Self {
+            url: url.to_owned(),
+            client: NodeClient::new(channel).max_decoding_message_size(16 * 1024 * 1024),
+        })
+    }
+
+    fn map(&self, status: tonic::Status) -> CoreError {
+        match ErrorDetail::decode(status.details()) {
+            Ok(detail) if !detail.code.is_empty() => CoreError::NodeRefused {
+                code: detail.code,
+                message: status.message().to_owned(),
+                retryable: detail.retryable,
+            },
+            _ => match status.code() {
+                tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown => {
+                    CoreError::NodeUnreachable {
+                        url: self.url.clone(),
+                        reason: status.message().to_owned(),
+                    }
+                }
+                _ => CoreError::NodeInvalid(status.to_string()),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for GrpcTransport {
+    async fn node_info(&self) -> Result<NodeIdentity, CoreError> {
+        let info = self
+            .client
+            .clone()
+            .node_info(NodeInfoRequest {})
+            .await
+            .map_err(|s| self.map(s))?;
+        let info = info.into_inner();
+        let public_key = <[u8; 32]>::try_from(info.public_key.as_slice())
+            .map_err(|_| CoreError::NodeInvalid("node public key is not 32 bytes".into()))?;
+        if arx_identity::node_id_from_public_key(&public_key) != info.node_id {
+            return Err(CoreError::NodeInvalid(
+                "node id does not match its public key".into(),
+            ));
+        }
+        Ok(NodeIdentity {
+            node_id: info.node_id,
+            public_key,
+            version: info.version,
+        })
+    }
+
+    async fn publish(&self, envelopes: Vec<Vec<u8>>) -> Result<Vec<OriginatorEnvelope>, CoreError> {
+        let response = self
+            .client
+            .clone()
+            .publish(PublishRequest {
+                client_envelopes: envelopes,
+            })
+            .await
+            .map_err(|s| self.map(s))?;
+        Ok(response.into_inner().envelopes)
+    }
+
+    async fn query(&self, request: QueryRequest) -> Result<QueryResponse, CoreError> {
+        let response = self
+            .client
+            .clone()
+            .query(request)
+            .await
+            .map_err(|s| self.map(s))?;
+        Ok(response.into_inner())
+    }
+
+    async fn inbox_ids(&self, addresses: Vec<[u8; 20]>) -> Result<Vec<Option<Vec<u8>>>, CoreError> {
+        let count = addresses.len();
+        let response = self
+            .client
+            .clone()
+            .get_inbox_ids(GetInboxIdsRequest {
+                addresses: addresses.into_iter().map(|a| a.to_vec()).collect(),
+            })
+            .await
+            .map_err(|s| self.map(s))?
+            .into_inner();
+        if response.entries.len() != count {
+            return Err(CoreError::NodeInvalid(
+                "GetInboxIds answered a different count".into(),
+            ));
+        }
+        Ok(response.entries.into_iter().map(|e| e.inbox_id).collect())
+    }
+
+    async fn identity_updates(
+        &self,
+        inbox_id: Vec<u8>,
+        after_sequence_id: u64,
+    ) -> Result<Vec<OriginatorEnvelope>, CoreError> {
+        let response = self
+            .client
+            .clone()
+            .get_identity_updates(GetIdentityUpdatesRequest {
+                requests: vec![get_identity_updates_request::Entry {
+                    inbox_id,
+                    after_sequence_id,
+                }],
+            })
+            .await
+            .map_err(|s| self.map(s))?
+            .into_inner();
+        Ok(response
+            .responses
+            .into_iter()
+            .next()
+            .map(|e| e.envelopes)
+            .unwrap_or_default())
+    }
+
+    async fn key_packages(
+        &self,
+        installation_keys: Vec<Vec<u8>>,
+    ) -> Result<Vec<Option<OriginatorEnvelope>>, CoreError> {
+        let count = installation_keys.len();
+        let response = self
+            .client
+            .clone()
+            .fetch_key_packages(FetchKeyPackagesRequest { installation_keys })
+            .await
+            .map_err(|s| self.map(s))?
+            .into_inner();
+        if response.entries.len() != count {
+            return Err(CoreError::NodeInvalid(
+                "FetchKeyPackages answered a different count".into(),
+            ));
+        }
+        Ok(response.entries.into_iter().map(|e| e.envelope).collect())
+    }
+}
