@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/arx/v1/identity.proto",
         "proto/arx/v1/envelope.proto",
         "proto/arx/v1/node.proto",
+        "proto/arx/v1/content.proto",
     ];
     for file in &files {
         println!("cargo:rerun-if-changed={file}");

@@ -40,6 +40,41 @@ enum Command {
     },
     /// Show this installation: wallet address, inbox id, installation key, registration.
     Whoami,
+    /// Group conversations.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Send a text message to a conversation (its id from `conversations`).
+    Send { conversation: String, text: String },
+    /// Fetch welcomes and new messages from the node.
+    Sync,
+    /// List conversations, most recently active first.
+    Conversations,
+    /// Show a conversation's messages (syncs first).
+    Messages { conversation: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum GroupCommand {
+    /// Create a group with members given by wallet address or inbox id.
+    Create {
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(required = true)]
+        members: Vec<String>,
+    },
+    /// List a group's members (inbox and installation of each).
+    Members { conversation: String },
+}
+
+fn conversation_id(text: &str) -> Result<Vec<u8>, CoreError> {
+    hex::decode(text.trim())
+        .ok()
+        .filter(|id| !id.is_empty() && id.len() <= 64)
+        .ok_or_else(|| {
+            CoreError::InvalidInput(format!(
+                "{text:?} is not a conversation id (hex, from `arx conversations`)"
+            ))
+        })
 }
 
 fn wallet_path(args: &Args) -> PathBuf {
@@ -100,6 +135,60 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
                 "inbox_id": registration.inbox_id.to_string(),
                 "installation": registration.installation.to_string(),
                 "created_inbox": registration.created_inbox,
+            }))
+        }
+        Command::Group(GroupCommand::Create { name, members }) => {
+            let mut inboxes = Vec::with_capacity(members.len());
+            for member in members {
+                inboxes.push(client.resolve_member(member).await?);
+            }
+            let created = client.create_group(name.as_deref(), &inboxes).await?;
+            Ok(json!({
+                "conversation": hex::encode(&created.group_id),
+                "failed": created.failed.iter().map(|(k, why)| json!({"installation": k.to_string(), "reason": why})).collect::<Vec<_>>(),
+            }))
+        }
+        Command::Group(GroupCommand::Members { conversation }) => {
+            let members = client.members(&conversation_id(conversation)?).await?;
+            Ok(json!({
+                "members": members.iter().map(|(inbox, key)| format!("{inbox} {key}")).collect::<Vec<_>>(),
+            }))
+        }
+        Command::Send { conversation, text } => {
+            let id = client
+                .send_text(&conversation_id(conversation)?, text)
+                .await?;
+            Ok(json!({ "message_id": id, "delivery": "sent" }))
+        }
+        Command::Sync => {
+            let s = client.sync().await?;
+            Ok(json!({
+                "groups_joined": s.groups_joined, "messages": s.messages,
+                "commits": s.commits, "skipped": s.skipped,
+            }))
+        }
+        Command::Conversations => {
+            let list = client.conversations().await?;
+            Ok(json!({
+                "conversations": list.iter().map(|c| format!(
+                    "{} {}", hex::encode(&c.group_id), c.name.as_deref().unwrap_or("(unnamed group)")
+                )).collect::<Vec<_>>(),
+            }))
+        }
+        Command::Messages { conversation } => {
+            let id = conversation_id(conversation)?;
+            client.sync().await?;
+            let me = client.registration().await?.map(|r| r.inbox_id);
+            let messages = client.messages(&id).await?;
+            Ok(json!({
+                "messages": messages.iter().map(|m| {
+                    let who = if Some(m.sender_inbox) == me { "me".to_owned() } else { m.sender_inbox.to_string()[..12].to_owned() };
+                    format!("{who}: {}{}", m.text, match m.delivery {
+                        arx_core::Delivery::Sent => "",
+                        arx_core::Delivery::Sending => " (sending)",
+                        arx_core::Delivery::Failed => " (failed)",
+                    })
+                }).collect::<Vec<_>>(),
             }))
         }
         Command::Whoami => {

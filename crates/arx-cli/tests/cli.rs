@@ -72,3 +72,70 @@ async fn errors_are_json_with_a_code_and_a_failing_exit() {
     assert_eq!(err["error"]["code"], "input.invalid");
     assert!(err["error"]["message"].as_str().unwrap().contains("64 hex"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_people_talk_in_a_group_from_the_command_line() {
+    let node = TestNode::start().await;
+    let url = node.node.url();
+    let (alice, bob) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let run = |dir: std::path::PathBuf, args: Vec<String>| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            arx(&dir, &url, &args)
+        })
+    };
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+
+    let (_, a) = run(alice.path().into(), s(&["init"])).await.unwrap();
+    let (_, b) = run(bob.path().into(), s(&["init"])).await.unwrap();
+    let bob_wallet = b["wallet"].as_str().unwrap().to_owned();
+
+    let (ok, created) = run(
+        alice.path().into(),
+        s(&["group", "create", "--name", "lunch", &bob_wallet]),
+    )
+    .await
+    .unwrap();
+    assert!(ok, "{created}");
+    let conversation = created["conversation"].as_str().unwrap().to_owned();
+    let (ok, sent) = run(alice.path().into(), s(&["send", &conversation, "noon?"]))
+        .await
+        .unwrap();
+    assert!(ok, "{sent}");
+
+    let (ok, messages) = run(bob.path().into(), s(&["messages", &conversation]))
+        .await
+        .unwrap();
+    assert!(ok, "{messages}");
+    let first = messages["messages"][0].as_str().unwrap();
+    assert!(first.ends_with(": noon?"), "{first}");
+    assert!(first.starts_with(&a["inbox_id"].as_str().unwrap()[..12]));
+
+    run(bob.path().into(), s(&["send", &conversation, "yes"]))
+        .await
+        .unwrap();
+    let (_, messages) = run(alice.path().into(), s(&["messages", &conversation]))
+        .await
+        .unwrap();
+    assert_eq!(
+        messages["messages"],
+        serde_json::json!([
+            "me: noon?",
+            format!("{}: yes", &b["inbox_id"].as_str().unwrap()[..12])
+        ])
+    );
+
+    let (ok, err) = run(
+        alice.path().into(),
+        s(&[
+            "group",
+            "create",
+            "0x000000000000000000000000000000000000dEaD",
+        ]),
+    )
+    .await
+    .unwrap();
+    assert!(!ok);
+    assert_eq!(err["error"]["code"], "identity.not_on_arx");
+}

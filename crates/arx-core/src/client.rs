@@ -45,12 +45,12 @@ pub struct Registration {
 /// One installation of ARX.
 pub struct Client {
     data_dir: PathBuf,
-    db: SqlitePool,
-    installation: InstallationSigner,
-    transport: Arc<dyn Transport>,
+    pub(crate) db: SqlitePool,
+    pub(crate) installation: InstallationSigner,
+    pub(crate) transport: Arc<dyn Transport>,
 }
 
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
@@ -139,6 +139,24 @@ impl Client {
             })),
             _ => Ok(None),
         }
+    }
+
+    /// The inbox named by `member`: an inbox id (64 hex characters) or a wallet address
+    /// (0x + 40 hex characters) that belongs to an inbox.
+    pub async fn resolve_member(&self, member: &str) -> Result<InboxId, CoreError> {
+        let trimmed = member.trim();
+        if let Ok(address) = Address::from_str(trimmed) {
+            let found = self.transport.inbox_ids(vec![address.into_array()]).await?;
+            return match found.into_iter().next().flatten() {
+                Some(inbox) => Ok(InboxId::from_slice(&inbox)?),
+                None => Err(CoreError::NotOnArx(address.to_checksum(None))),
+            };
+        }
+        InboxId::from_str(trimmed).map_err(|_| {
+            CoreError::InvalidInput(format!(
+                "{trimmed:?} is neither a wallet address (0x + 40 hex) nor an inbox id (64 hex)"
+            ))
+        })
     }
 
     /// Registers this installation for `wallet`: creates the wallet's inbox if it has none,
@@ -262,7 +280,7 @@ impl Client {
         self.association_state_from(&node, inbox_id).await
     }
 
-    async fn association_state_from(
+    pub(crate) async fn association_state_from(
         &self,
         node: &NodeIdentity,
         inbox_id: &InboxId,

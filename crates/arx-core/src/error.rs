@@ -29,6 +29,8 @@ pub enum CoreError {
     Wallet(String),
     #[error("MLS error: {0}")]
     Mls(String),
+    #[error("{0} is not on ARX yet (no inbox belongs to this wallet)")]
+    NotOnArx(String),
     #[error("invalid input: {0}")]
     InvalidInput(String),
     #[error("this installation is not registered yet; run registration first")]
@@ -49,6 +51,7 @@ impl CoreError {
             Self::Wallet(_) => "wallet.signing_failed".into(),
             Self::Mls(_) => "mls.error".into(),
             Self::InvalidInput(_) => "input.invalid".into(),
+            Self::NotOnArx(_) => "identity.not_on_arx".into(),
             Self::NotRegistered => "core.not_registered".into(),
         }
     }

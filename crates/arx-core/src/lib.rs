@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 
 pub mod client;
+pub mod conversations;
 pub mod error;
 pub mod mls;
 pub mod transport;
 pub mod wallet;
 
 pub use client::{Client, Registration};
+pub use conversations::{Conversation, CreatedGroup, Delivery, StoredMessage, SyncSummary};
 pub use error::CoreError;
 pub use transport::{GrpcTransport, NodeIdentity, Transport};
 pub use wallet::{LocalWalletSigner, WalletSigner};

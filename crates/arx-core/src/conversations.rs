@@ -1,0 +1,790 @@
+//! Group conversations: create with members, send, and sync (welcomes, then each group's
+//! messages in order). Every leaf a commit or welcome brings in is checked: its credential names
+//! an inbox whose verified association state lists the leaf's installation key.
+
+use std::collections::{BTreeMap, HashMap};
+
+use arx_identity::{
+    client_envelope_hash, verify_originator_envelope, InboxId, InstallationKey, Topic,
+};
+use arx_proto::{
+    client_envelope::Payload, ClientEnvelope, Cursor, EncodedContent, GroupMessage,
+    OriginatorEnvelope, QueryRequest, TextContent, TopicCursor, Welcome,
+};
+use openmls::prelude::{
+    tls_codec::{Deserialize as _, Serialize as _},
+    BasicCredential, Credential, GroupId, KeyPackage, MlsGroup, MlsGroupCreateConfig,
+    MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, ProcessedMessageContent, ProtocolMessage,
+    ProtocolVersion, Sender, StagedWelcome,
+};
+use openmls_traits::OpenMlsProvider;
+use prost::Message;
+use rand::RngCore;
+
+use crate::{
+    client::Client,
+    error::CoreError,
+    mls::{self, MlsProvider},
+    transport::NodeIdentity,
+};
+
+/// Content type of text messages.
+pub const TEXT_TYPE: &str = "arx.text/1";
+/// Epochs back from which late application messages can still be decrypted.
+const MAX_PAST_EPOCHS: usize = 5;
+
+/// A conversation as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    pub group_id: Vec<u8>,
+    pub name: Option<String>,
+    pub last_activity_ns: i64,
+}
+
+/// Delivery state of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Sending,
+    Sent,
+    Failed,
+}
+
+/// A stored message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub group_id: Vec<u8>,
+    pub sender_inbox: InboxId,
+    pub sender_installation: InstallationKey,
+    pub type_id: String,
+    /// The text of a text message; for other types, the fallback.
+    pub text: String,
+    pub sent_at_ns: i64,
+    pub delivery: Delivery,
+}
+
+/// Result of creating a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedGroup {
+    pub group_id: Vec<u8>,
+    /// Installations that could not be added, and why (the others were added).
+    pub failed: Vec<(InstallationKey, String)>,
+}
+
+/// What a sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    pub groups_joined: usize,
+    pub messages: usize,
+    pub commits: usize,
+    pub skipped: usize,
+}
+
+fn join_config() -> MlsGroupJoinConfig {
+    MlsGroupJoinConfig::builder()
+        .use_ratchet_tree_extension(true)
+        .max_past_epochs(MAX_PAST_EPOCHS)
+        .build()
+}
+
+fn mls_err(e: impl std::fmt::Display) -> CoreError {
+    CoreError::Mls(e.to_string())
+}
+
+fn envelope(topic: Topic, payload: Payload) -> Vec<u8> {
+    ClientEnvelope {
+        topic: Some(topic.to_proto()),
+        payload: Some(payload),
+    }
+    .encode_to_vec()
+}
+
+fn decode_payload(env: &OriginatorEnvelope) -> Result<Payload, CoreError> {
+    ClientEnvelope::decode(env.client_envelope.as_slice())
+        .ok()
+        .and_then(|c| c.payload)
+        .ok_or_else(|| CoreError::NodeInvalid("envelope without a payload".into()))
+}
+
+/// The inbox a leaf's credential names.
+fn credential_inbox(credential: &Credential) -> Result<InboxId, CoreError> {
+    let basic = BasicCredential::try_from(credential.clone()).map_err(mls_err)?;
+    Ok(InboxId::from_slice(basic.identity())?)
+}
+
+impl Client {
+    fn inbox(&self, registration: Option<crate::Registration>) -> Result<InboxId, CoreError> {
+        registration
+            .map(|r| r.inbox_id)
+            .ok_or(CoreError::NotRegistered)
+    }
+
+    /// Checks that each `(credential inbox, installation key)` leaf is associated.
+    async fn check_leaves(
+        &self,
+        node: &NodeIdentity,
+        leaves: &[(InboxId, InstallationKey)],
+    ) -> Result<(), CoreError> {
+        let mut states = HashMap::new();
+        for (inbox, key) in leaves {
+            if !states.contains_key(inbox) {
+                states.insert(*inbox, self.association_state_from(node, inbox).await?);
+            }
+            if !states[inbox].has_installation(key) {
+                return Err(CoreError::Mls(format!(
+                    "installation {key} is not associated with inbox {inbox}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a group with this installation, the other installations of this inbox, and
+    /// every installation of `members`. Installations whose key package is missing or invalid
+    /// are reported in [`CreatedGroup::failed`]; the others are added.
+    pub async fn create_group(
+        &self,
+        name: Option<&str>,
+        members: &[InboxId],
+    ) -> Result<CreatedGroup, CoreError> {
+        let me = self.inbox(self.registration().await?)?;
+        let node = self.transport.node_info().await?;
+        let mut wanted: Vec<(InboxId, InstallationKey)> = Vec::new();
+        let mut inboxes = vec![me];
+        inboxes.extend(members.iter().filter(|m| **m != me));
+        for inbox in inboxes {
+            let state = self.association_state_from(&node, &inbox).await?;
+            for key in state.installations() {
+                if key != self.installation_key() {
+                    wanted.push((inbox, key));
+                }
+            }
+        }
+        let (key_packages, failed) = self.fetch_key_packages(&node, &wanted).await?;
+
+        let mut group_id = vec![0u8; 16];
+        rand::thread_rng().fill_bytes(&mut group_id);
+        let signer = mls::mls_signer(&self.installation);
+        let now = crate::client::now_ns();
+        let mut tx = self.db.begin().await?;
+        let (commit, welcome) = {
+            let provider = MlsProvider::new(&mut tx);
+            let config = MlsGroupCreateConfig::builder()
+                .ciphersuite(mls::CIPHERSUITE)
+                .use_ratchet_tree_extension(true)
+                .max_past_epochs(MAX_PAST_EPOCHS)
+                .build();
+            let mut group = MlsGroup::new_with_group_id(
+                &provider,
+                &signer,
+                &config,
+                GroupId::from_slice(&group_id),
+                mls::credential(&me, &self.installation),
+            )
+            .map_err(mls_err)?;
+            if key_packages.is_empty() {
+                (None, None)
+            } else {
+                let kps: Vec<KeyPackage> = key_packages.iter().map(|(_, kp)| kp.clone()).collect();
+                let (commit, welcome, _) = group
+                    .add_members(&provider, &signer, &kps)
+                    .map_err(mls_err)?;
+                (
+                    Some(commit.tls_serialize_detached().map_err(mls_err)?),
+                    Some(welcome.tls_serialize_detached().map_err(mls_err)?),
+                )
+            }
+        };
+        sqlx::query(
+            "INSERT INTO conversations (group_id, kind, name, created_at_ns, joined_epoch, \
+             last_activity_ns) VALUES ($1, 'group', $2, $3, 0, $3)",
+        )
+        .bind(&group_id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+
+        if let (Some(commit), Some(welcome)) = (commit, welcome) {
+            let topic = Topic::group(&group_id)?;
+            let commit_env = envelope(
+                topic,
+                Payload::GroupMessage(GroupMessage {
+                    mls_message: commit,
+                }),
+            );
+            let mut batch = vec![commit_env.clone()];
+            for (key, _) in &key_packages {
+                batch.push(envelope(
+                    Topic::welcomes(key),
+                    Payload::Welcome(Welcome {
+                        mls_message: welcome.clone(),
+                    }),
+                ));
+            }
+            let published = self.transport.publish(batch).await;
+            let mut tx = self.db.begin().await?;
+            {
+                let provider = MlsProvider::new(&mut tx);
+                let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(&group_id))
+                    .map_err(mls_err)?
+                    .ok_or_else(|| CoreError::Mls("group vanished".into()))?;
+                match &published {
+                    Ok(_) => group.merge_pending_commit(&provider).map_err(mls_err)?,
+                    Err(_) => group
+                        .clear_pending_commit(provider.storage())
+                        .map_err(mls_err)?,
+                }
+            }
+            if published.is_ok() {
+                sqlx::query("INSERT INTO own_commits (payload_hash) VALUES ($1)")
+                    .bind(client_envelope_hash(&commit_env).as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            published?;
+        }
+        Ok(CreatedGroup { group_id, failed })
+    }
+
+    /// The valid key package of each wanted installation, and the reasons for the others.
+    async fn fetch_key_packages(
+        &self,
+        node: &NodeIdentity,
+        wanted: &[(InboxId, InstallationKey)],
+    ) -> Result<
+        (
+            Vec<(InstallationKey, KeyPackage)>,
+            Vec<(InstallationKey, String)>,
+        ),
+        CoreError,
+    > {
+        if wanted.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let found = self
+            .transport
+            .key_packages(wanted.iter().map(|(_, k)| k.as_bytes().to_vec()).collect())
+            .await?;
+        let crypto = openmls_rust_crypto::RustCrypto::default();
+        let mut good = Vec::new();
+        let mut failed = Vec::new();
+        for ((inbox, key), env) in wanted.iter().zip(found) {
+            let checked = (|| {
+                let env = env.ok_or("no key package published")?;
+                verify_originator_envelope(&env, &node.public_key)
+                    .map_err(|_| "bad node signature")?;
+                let Ok(Payload::KeyPackage(upload)) = decode_payload(&env) else {
+                    return Err("not a key package");
+                };
+                let message = MlsMessageIn::tls_deserialize_exact(upload.mls_message.as_slice())
+                    .map_err(|_| "undecodable key package")?;
+                let MlsMessageBodyIn::KeyPackage(kp) = message.extract() else {
+                    return Err("not a key package");
+                };
+                let kp = kp
+                    .validate(&crypto, ProtocolVersion::Mls10)
+                    .map_err(|_| "invalid or expired key package")?;
+                let leaf = kp.leaf_node();
+                if leaf.signature_key().as_slice() != key.as_bytes() {
+                    return Err("key package of another installation");
+                }
+                if credential_inbox(leaf.credential()).ok() != Some(*inbox) {
+                    return Err("key package names another inbox");
+                }
+                Ok(kp)
+            })();
+            match checked {
+                Ok(kp) => good.push((*key, kp)),
+                Err(reason) => failed.push((*key, reason.to_owned())),
+            }
+        }
+        Ok((good, failed))
+    }
+
+    /// Sends a text message; returns its id. The message is stored as `sending` first, then
+    /// `sent` (or `failed` with the error returned).
+    pub async fn send_text(&self, group_id: &[u8], text: &str) -> Result<i64, CoreError> {
+        let me = self.inbox(self.registration().await?)?;
+        let content = EncodedContent {
+            type_id: TEXT_TYPE.into(),
+            content: TextContent {
+                text: text.into(),
+                markdown: false,
+            }
+            .encode_to_vec(),
+            fallback: text.into(),
+        };
+        let signer = mls::mls_signer(&self.installation);
+        let now = crate::client::now_ns();
+        let mut tx = self.db.begin().await?;
+        let mls_message = {
+            let provider = MlsProvider::new(&mut tx);
+            let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
+                .map_err(mls_err)?
+                .ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))?;
+            group
+                .create_message(&provider, &signer, &content.encode_to_vec())
+                .map_err(mls_err)?
+                .tls_serialize_detached()
+                .map_err(mls_err)?
+        };
+        let env = envelope(
+            Topic::group(group_id)?,
+            Payload::GroupMessage(GroupMessage { mls_message }),
+        );
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, content, \
+             fallback, sent_at_ns, payload_hash, delivery) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sending') RETURNING id",
+        )
+        .bind(group_id)
+        .bind(me.as_bytes().as_slice())
+        .bind(self.installation_key().as_bytes().as_slice())
+        .bind(&content.type_id)
+        .bind(&content.content)
+        .bind(&content.fallback)
+        .bind(now)
+        .bind(client_envelope_hash(&env).as_slice())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE conversations SET last_activity_ns = $1 WHERE group_id = $2")
+            .bind(now)
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+
+        match self.transport.publish(vec![env]).await {
+            Ok(published) => {
+                let first = published.first();
+                sqlx::query(
+                    "UPDATE messages SET delivery = 'sent', originator_id = $1, sequence_id = $2 \
+                     WHERE id = $3",
+                )
+                .bind(first.map(|e| i64::from(e.originator_id)))
+                .bind(first.and_then(|e| i64::try_from(e.sequence_id).ok()))
+                .bind(id)
+                .execute(&self.db)
+                .await?;
+                Ok(id)
+            }
+            Err(err) => {
+                sqlx::query("UPDATE messages SET delivery = 'failed' WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.db)
+                    .await?;
+                Err(err)
+            }
+        }
+    }
+
+    async fn cursor(&self, topic: &Topic) -> Result<Cursor, CoreError> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT originator_id, sequence_id FROM cursors WHERE topic = $1")
+                .bind(topic.to_bytes())
+                .fetch_all(&self.db)
+                .await?;
+        let mut cursor = Cursor::default();
+        for (originator, seq) in rows {
+            if let (Ok(o), Ok(s)) = (u32::try_from(originator), u64::try_from(seq)) {
+                cursor.sequence_ids.insert(o, s);
+            }
+        }
+        Ok(cursor)
+    }
+
+    /// The next page of `topic` after the stored cursor.
+    async fn next_page(&self, topic: &Topic) -> Result<(Vec<OriginatorEnvelope>, bool), CoreError> {
+        let cursor = self.cursor(topic).await?;
+        let page = self
+            .transport
+            .query(QueryRequest {
+                topics: vec![TopicCursor {
+                    topic: Some(topic.to_proto()),
+                    cursor: Some(cursor),
+                }],
+                limit: 0,
+            })
+            .await?;
+        Ok((page.envelopes, page.has_more))
+    }
+
+    /// Reads welcomes, then every group's new messages, applying commits in order.
+    pub async fn sync(&self) -> Result<SyncSummary, CoreError> {
+        self.inbox(self.registration().await?)?;
+        let node = self.transport.node_info().await?;
+        let mut summary = SyncSummary::default();
+        let welcomes = Topic::welcomes(&self.installation_key());
+        loop {
+            let (page, more) = self.next_page(&welcomes).await?;
+            for env in &page {
+                verify_originator_envelope(env, &node.public_key)?;
+                match self.join_from_welcome(&node, env, &welcomes).await {
+                    Ok(true) => summary.groups_joined += 1,
+                    Ok(false) => summary.skipped += 1,
+                    Err(err) => {
+                        tracing::warn!(code = %err.code(), "welcome refused: {err}");
+                        summary.skipped += 1;
+                        self.advance(&welcomes, env).await?;
+                    }
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+        let groups: Vec<Vec<u8>> = sqlx::query_scalar("SELECT group_id FROM conversations")
+            .fetch_all(&self.db)
+            .await?;
+        for group_id in groups {
+            let topic = Topic::group(&group_id)?;
+            loop {
+                let (page, more) = self.next_page(&topic).await?;
+                for env in &page {
+                    verify_originator_envelope(env, &node.public_key)?;
+                    self.apply_group_envelope(&node, &group_id, &topic, env, &mut summary)
+                        .await?;
+                }
+                if !more {
+                    break;
+                }
+            }
+        }
+        Ok(summary)
+    }
+
+    async fn advance(&self, topic: &Topic, env: &OriginatorEnvelope) -> Result<(), CoreError> {
+        let mut tx = self.db.begin().await?;
+        advance_cursor(&mut tx, topic, env).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Joins the group a welcome is for; false when it was already joined.
+    async fn join_from_welcome(
+        &self,
+        node: &NodeIdentity,
+        env: &OriginatorEnvelope,
+        topic: &Topic,
+    ) -> Result<bool, CoreError> {
+        let Payload::Welcome(welcome) = decode_payload(env)? else {
+            return Err(CoreError::NodeInvalid(
+                "welcome topic holds something else".into(),
+            ));
+        };
+        let message =
+            MlsMessageIn::tls_deserialize_exact(welcome.mls_message.as_slice()).map_err(mls_err)?;
+        let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
+            return Err(CoreError::Mls("not a Welcome".into()));
+        };
+        let mut tx = self.db.begin().await?;
+        let staged = {
+            let provider = MlsProvider::new(&mut tx);
+            StagedWelcome::new_from_welcome(&provider, &join_config(), welcome, None)
+                .map_err(mls_err)?
+        };
+        let group_id = staged.group_context().group_id().as_slice().to_vec();
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM conversations WHERE group_id = $1")
+                .bind(&group_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if known.is_some() {
+            drop(tx);
+            self.advance(topic, env).await?;
+            return Ok(false);
+        }
+        let leaves = staged
+            .members()
+            .map(|m| {
+                Ok((
+                    credential_inbox(&m.credential)?,
+                    InstallationKey::from_slice(&m.signature_key)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, CoreError>>()?;
+        self.check_leaves(node, &leaves).await?;
+        let epoch = {
+            let provider = MlsProvider::new(&mut tx);
+            staged
+                .into_group(&provider)
+                .map_err(mls_err)?
+                .epoch()
+                .as_u64()
+        };
+        let now = crate::client::now_ns();
+        sqlx::query(
+            "INSERT INTO conversations (group_id, kind, name, created_at_ns, joined_epoch, \
+             last_activity_ns) VALUES ($1, 'group', NULL, $2, $3, $2)",
+        )
+        .bind(&group_id)
+        .bind(now)
+        .bind(i64::try_from(epoch).map_err(mls_err)?)
+        .execute(&mut *tx)
+        .await?;
+        advance_cursor(&mut tx, topic, env).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn apply_group_envelope(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        topic: &Topic,
+        env: &OriginatorEnvelope,
+        summary: &mut SyncSummary,
+    ) -> Result<(), CoreError> {
+        let hash = client_envelope_hash(&env.client_envelope);
+        let mut tx = self.db.begin().await?;
+        let own_commit: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM own_commits WHERE payload_hash = $1")
+                .bind(hash.as_slice())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let own_message = sqlx::query(
+            "UPDATE messages SET delivery = 'sent', originator_id = $1, sequence_id = $2 \
+             WHERE payload_hash = $3",
+        )
+        .bind(i64::from(env.originator_id))
+        .bind(i64::try_from(env.sequence_id).map_err(mls_err)?)
+        .bind(hash.as_slice())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if own_commit.is_some() || own_message > 0 {
+            advance_cursor(&mut tx, topic, env).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        let joined_epoch: i64 =
+            sqlx::query_scalar("SELECT joined_epoch FROM conversations WHERE group_id = $1")
+                .bind(group_id)
+                .fetch_one(&mut *tx)
+                .await?;
+
+        let parsed = decode_payload(env).ok().and_then(|p| match p {
+            Payload::GroupMessage(m) => {
+                MlsMessageIn::tls_deserialize_exact(m.mls_message.as_slice())
+                    .ok()
+                    .and_then(|m| ProtocolMessage::try_from(m).ok())
+            }
+            _ => None,
+        });
+        let Some(message) = parsed else {
+            summary.skipped += 1;
+            advance_cursor(&mut tx, topic, env).await?;
+            tx.commit().await?;
+            return Ok(());
+        };
+        if i64::try_from(message.epoch().as_u64()).unwrap_or(i64::MAX) < joined_epoch {
+            // Sent before this installation joined: not decryptable, not for it.
+            summary.skipped += 1;
+            advance_cursor(&mut tx, topic, env).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+
+        let processed = {
+            let provider = MlsProvider::new(&mut tx);
+            let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
+                .map_err(mls_err)?
+                .ok_or_else(|| CoreError::Mls("group state missing".into()))?;
+            match group.process_message(&provider, message) {
+                Ok(processed) => {
+                    let sender = match processed.sender() {
+                        Sender::Member(index) => group
+                            .members()
+                            .find(|m| m.index == *index)
+                            .map(|m| m.signature_key.clone()),
+                        _ => None,
+                    };
+                    let inbox = credential_inbox(processed.credential()).ok();
+                    Some((group, processed.into_content(), sender, inbox))
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "message could not be processed; skipped");
+                    None
+                }
+            }
+        };
+        let Some((mut group, content, sender_key, sender_inbox)) = processed else {
+            summary.skipped += 1;
+            advance_cursor(&mut tx, topic, env).await?;
+            tx.commit().await?;
+            return Ok(());
+        };
+        match content {
+            ProcessedMessageContent::ApplicationMessage(app) => {
+                let (Some(sender_key), Some(sender_inbox)) = (sender_key, sender_inbox) else {
+                    summary.skipped += 1;
+                    advance_cursor(&mut tx, topic, env).await?;
+                    tx.commit().await?;
+                    return Ok(());
+                };
+                let content =
+                    EncodedContent::decode(app.into_bytes().as_slice()).unwrap_or(EncodedContent {
+                        type_id: "arx.unknown/0".into(),
+                        content: Vec::new(),
+                        fallback: "(a message this version of ARX cannot read)".into(),
+                    });
+                sqlx::query(
+                    "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, \
+                     content, fallback, sent_at_ns, payload_hash, originator_id, sequence_id, \
+                     delivery) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sent')",
+                )
+                .bind(group_id)
+                .bind(sender_inbox.as_bytes().as_slice())
+                .bind(sender_key)
+                .bind(&content.type_id)
+                .bind(&content.content)
+                .bind(&content.fallback)
+                .bind(env.received_at_ns)
+                .bind(hash.as_slice())
+                .bind(i64::from(env.originator_id))
+                .bind(i64::try_from(env.sequence_id).map_err(mls_err)?)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE conversations SET last_activity_ns = $1 WHERE group_id = $2")
+                    .bind(env.received_at_ns)
+                    .bind(group_id)
+                    .execute(&mut *tx)
+                    .await?;
+                summary.messages += 1;
+            }
+            ProcessedMessageContent::StagedCommitMessage(staged) => {
+                let leaves = staged
+                    .add_proposals()
+                    .map(|add| {
+                        let leaf = add.add_proposal().key_package().leaf_node();
+                        Ok((
+                            credential_inbox(leaf.credential())?,
+                            InstallationKey::from_slice(leaf.signature_key().as_slice())?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, CoreError>>();
+                let valid = match leaves {
+                    Ok(leaves) => self.check_leaves(node, &leaves).await,
+                    Err(err) => Err(err),
+                };
+                match valid {
+                    Ok(()) => {
+                        let provider = MlsProvider::new(&mut tx);
+                        group
+                            .merge_staged_commit(&provider, *staged)
+                            .map_err(mls_err)?;
+                        summary.commits += 1;
+                    }
+                    Err(err) => {
+                        tracing::warn!(code = %err.code(), "commit refused: {err}");
+                        summary.skipped += 1;
+                    }
+                }
+            }
+            _ => summary.skipped += 1,
+        }
+        advance_cursor(&mut tx, topic, env).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Conversations, most recently active first.
+    pub async fn conversations(&self) -> Result<Vec<Conversation>, CoreError> {
+        let rows: Vec<(Vec<u8>, Option<String>, i64)> = sqlx::query_as(
+            "SELECT group_id, name, last_activity_ns FROM conversations \
+             ORDER BY last_activity_ns DESC",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(group_id, name, last_activity_ns)| Conversation {
+                group_id,
+                name,
+                last_activity_ns,
+            })
+            .collect())
+    }
+
+    /// Messages of a conversation in the order they were stored.
+    pub async fn messages(&self, group_id: &[u8]) -> Result<Vec<StoredMessage>, CoreError> {
+        type Row = (i64, Vec<u8>, Vec<u8>, String, Vec<u8>, String, i64, String);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, sender_inbox, sender_installation, type_id, content, fallback, \
+             sent_at_ns, delivery FROM messages WHERE group_id = $1 ORDER BY id",
+        )
+        .bind(group_id)
+        .fetch_all(&self.db)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(id, inbox, installation, type_id, content, fallback, sent_at_ns, delivery)| {
+                    let text = if type_id == TEXT_TYPE {
+                        TextContent::decode(content.as_slice())
+                            .map(|t| t.text)
+                            .unwrap_or(fallback)
+                    } else {
+                        fallback
+                    };
+                    Ok(StoredMessage {
+                        id,
+                        group_id: group_id.to_vec(),
+                        sender_inbox: InboxId::from_slice(&inbox)?,
+                        sender_installation: InstallationKey::from_slice(&installation)?,
+                        type_id,
+                        text,
+                        sent_at_ns,
+                        delivery: match delivery.as_str() {
+                            "sending" => Delivery::Sending,
+                            "sent" => Delivery::Sent,
+                            _ => Delivery::Failed,
+                        },
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Members of a conversation: (inbox, installation) per leaf.
+    pub async fn members(
+        &self,
+        group_id: &[u8],
+    ) -> Result<Vec<(InboxId, InstallationKey)>, CoreError> {
+        let mut conn = self.db.acquire().await?;
+        let provider = MlsProvider::new(&mut conn);
+        let group = MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
+            .map_err(mls_err)?
+            .ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))?;
+        let members: BTreeMap<_, _> = group
+            .members()
+            .filter_map(|m| {
+                Some((
+                    InstallationKey::from_slice(&m.signature_key).ok()?,
+                    credential_inbox(&m.credential).ok()?,
+                ))
+            })
+            .collect();
+        Ok(members.into_iter().map(|(k, i)| (i, k)).collect())
+    }
+}
+
+async fn advance_cursor(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    topic: &Topic,
+    env: &OriginatorEnvelope,
+) -> Result<(), CoreError> {
+    sqlx::query(
+        "INSERT INTO cursors (topic, originator_id, sequence_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (topic, originator_id) DO UPDATE SET sequence_id = \
+         MAX(cursors.sequence_id, excluded.sequence_id)",
+    )
+    .bind(topic.to_bytes())
+    .bind(i64::from(env.originator_id))
+    .bind(i64::try_from(env.sequence_id).map_err(mls_err)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
