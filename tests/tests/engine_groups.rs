@@ -150,3 +150,183 @@ async fn an_unregistered_client_is_told_to_register_first() {
     let err = client.create_group(None, &[]).await.unwrap_err();
     assert_eq!(err.code(), "core.not_registered");
 }
+
+async fn member_inboxes(person: &Someone, group: &[u8]) -> Vec<InboxId> {
+    let mut inboxes: Vec<InboxId> = person
+        .client
+        .members(group)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    inboxes.sort();
+    inboxes.dedup();
+    inboxes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_member_receives_the_ciphertext_but_cannot_decrypt_anything_after_removal() {
+    let node = TestNode::start().await;
+    let (alice, bob, carol, dave) = (
+        someone(&node).await,
+        someone(&node).await,
+        someone(&node).await,
+        someone(&node).await,
+    );
+    let group = alice
+        .client
+        .create_group(None, &[bob.inbox, carol.inbox])
+        .await
+        .unwrap()
+        .group_id;
+    for p in [&bob, &carol] {
+        p.client.sync().await.unwrap();
+    }
+
+    // A fourth joins.
+    let failed = alice
+        .client
+        .add_members(&group, &[dave.inbox])
+        .await
+        .unwrap();
+    assert!(failed.is_empty());
+    assert_eq!(dave.client.sync().await.unwrap().groups_joined, 1);
+    alice
+        .client
+        .send_text(&group, "welcome dave")
+        .await
+        .unwrap();
+    for p in [&bob, &carol, &dave] {
+        p.client.sync().await.unwrap();
+        assert_eq!(
+            texts(&p.client.messages(&group).await.unwrap()).last(),
+            Some(&"welcome dave")
+        );
+    }
+
+    // The second leaves by removal.
+    alice
+        .client
+        .remove_members(&group, &[bob.inbox])
+        .await
+        .unwrap();
+    bob.client.sync().await.unwrap();
+    let mut expected = vec![alice.inbox, carol.inbox, dave.inbox];
+    expected.sort();
+    assert_eq!(member_inboxes(&alice, &group).await, expected);
+
+    let mut raw = node.client().await;
+    let before = arx_e2e::query_all(&mut raw, &[arx_identity::Topic::group(&group).unwrap()])
+        .await
+        .len();
+    for i in 0..3 {
+        alice
+            .client
+            .send_text(&group, &format!("secret {i}"))
+            .await
+            .unwrap();
+    }
+    let after = arx_e2e::query_all(&mut raw, &[arx_identity::Topic::group(&group).unwrap()])
+        .await
+        .len();
+    assert_eq!(
+        after - before,
+        3,
+        "the ciphertexts are on the node, where bob can read them"
+    );
+
+    let summary = bob.client.sync().await.unwrap();
+    assert_eq!(
+        summary.messages, 0,
+        "bob decrypts nothing sent after his removal"
+    );
+    assert_eq!(
+        summary.skipped, 3,
+        "bob received all three ciphertexts and failed on each"
+    );
+    assert!(!texts(&bob.client.messages(&group).await.unwrap())
+        .iter()
+        .any(|t| t.starts_with("secret")));
+    for p in [&carol, &dave] {
+        p.client.sync().await.unwrap();
+        let got = texts(&p.client.messages(&group).await.unwrap())
+            .into_iter()
+            .filter(|t| t.starts_with("secret"))
+            .count();
+        assert_eq!(got, 3);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_members_committing_at_once_never_fork_the_group() {
+    let node = TestNode::start().await;
+    let (alice, bob, carol, dave, erin) = (
+        someone(&node).await,
+        someone(&node).await,
+        someone(&node).await,
+        someone(&node).await,
+        someone(&node).await,
+    );
+    let group = alice
+        .client
+        .create_group(None, &[bob.inbox, carol.inbox])
+        .await
+        .unwrap()
+        .group_id;
+    for p in [&bob, &carol] {
+        p.client.sync().await.unwrap();
+    }
+    // Alice adds dave while carol adds erin, from the same epoch.
+    let (to_dave, to_erin) = ([dave.inbox], [erin.inbox]);
+    let (a, c) = tokio::join!(
+        alice.client.add_members(&group, &to_dave),
+        carol.client.add_members(&group, &to_erin),
+    );
+    for result in [&a, &c] {
+        if let Err(err) = result {
+            assert_eq!(err.code(), "group.commit_raced", "{err}");
+        }
+    }
+    // The loser retries on the new epoch (what intents will do by themselves).
+    if a.is_err() {
+        alice
+            .client
+            .add_members(&group, &[dave.inbox])
+            .await
+            .unwrap();
+    }
+    if c.is_err() {
+        carol
+            .client
+            .add_members(&group, &[erin.inbox])
+            .await
+            .unwrap();
+    }
+    for p in [&alice, &bob, &carol, &dave, &erin] {
+        p.client.sync().await.unwrap();
+    }
+    let epoch = alice.client.epoch(&group).await.unwrap();
+    let members = member_inboxes(&alice, &group).await;
+    assert_eq!(members.len(), 5);
+    for p in [&bob, &carol, &dave, &erin] {
+        assert_eq!(
+            p.client.epoch(&group).await.unwrap(),
+            epoch,
+            "same epoch everywhere"
+        );
+        assert_eq!(
+            member_inboxes(p, &group).await,
+            members,
+            "same membership everywhere"
+        );
+    }
+    alice.client.send_text(&group, "all here?").await.unwrap();
+    for p in [&bob, &carol, &dave, &erin] {
+        p.client.sync().await.unwrap();
+        assert_eq!(
+            texts(&p.client.messages(&group).await.unwrap()).last(),
+            Some(&"all here?")
+        );
+    }
+}

@@ -62,8 +62,31 @@ enum GroupCommand {
         #[arg(required = true)]
         members: Vec<String>,
     },
+    /// Add members (wallet addresses or inbox ids): every installation of each joins.
+    Add {
+        conversation: String,
+        #[arg(required = true)]
+        members: Vec<String>,
+    },
+    /// Remove members (wallet addresses or inbox ids): every installation of each leaves.
+    Remove {
+        conversation: String,
+        #[arg(required = true)]
+        members: Vec<String>,
+    },
     /// List a group's members (inbox and installation of each).
     Members { conversation: String },
+}
+
+async fn resolve_all(
+    client: &Client,
+    members: &[String],
+) -> Result<Vec<arx_identity::InboxId>, CoreError> {
+    let mut inboxes = Vec::with_capacity(members.len());
+    for member in members {
+        inboxes.push(client.resolve_member(member).await?);
+    }
+    Ok(inboxes)
 }
 
 fn conversation_id(text: &str) -> Result<Vec<u8>, CoreError> {
@@ -138,15 +161,35 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
             }))
         }
         Command::Group(GroupCommand::Create { name, members }) => {
-            let mut inboxes = Vec::with_capacity(members.len());
-            for member in members {
-                inboxes.push(client.resolve_member(member).await?);
-            }
+            let inboxes = resolve_all(&client, members).await?;
             let created = client.create_group(name.as_deref(), &inboxes).await?;
             Ok(json!({
                 "conversation": hex::encode(&created.group_id),
                 "failed": created.failed.iter().map(|(k, why)| json!({"installation": k.to_string(), "reason": why})).collect::<Vec<_>>(),
             }))
+        }
+        Command::Group(GroupCommand::Add {
+            conversation,
+            members,
+        }) => {
+            let inboxes = resolve_all(&client, members).await?;
+            let failed = client
+                .add_members(&conversation_id(conversation)?, &inboxes)
+                .await?;
+            Ok(json!({
+                "added": inboxes.len(),
+                "failed": failed.iter().map(|(k, why)| json!({"installation": k.to_string(), "reason": why})).collect::<Vec<_>>(),
+            }))
+        }
+        Command::Group(GroupCommand::Remove {
+            conversation,
+            members,
+        }) => {
+            let inboxes = resolve_all(&client, members).await?;
+            client
+                .remove_members(&conversation_id(conversation)?, &inboxes)
+                .await?;
+            Ok(json!({ "removed": inboxes.len() }))
         }
         Command::Group(GroupCommand::Members { conversation }) => {
             let members = client.members(&conversation_id(conversation)?).await?;

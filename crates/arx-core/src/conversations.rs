@@ -13,10 +13,11 @@ use arx_proto::{
 };
 use openmls::prelude::{
     tls_codec::{Deserialize as _, Serialize as _},
-    BasicCredential, Credential, GroupId, KeyPackage, MlsGroup, MlsGroupCreateConfig,
-    MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, ProcessedMessageContent, ProtocolMessage,
-    ProtocolVersion, Sender, StagedWelcome,
+    BasicCredential, ContentType, Credential, GroupId, KeyPackage, LeafNodeIndex, MlsGroup,
+    MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
+    ProcessedMessageContent, ProtocolMessage, ProtocolVersion, Sender, StagedWelcome,
 };
+use openmls_basic_credential::SignatureKeyPair;
 use openmls_traits::OpenMlsProvider;
 use prost::Message;
 use rand::RngCore;
@@ -440,20 +441,48 @@ impl Client {
             .fetch_all(&self.db)
             .await?;
         for group_id in groups {
-            let topic = Topic::group(&group_id)?;
-            loop {
-                let (page, more) = self.next_page(&topic).await?;
-                for env in &page {
-                    verify_originator_envelope(env, &node.public_key)?;
-                    self.apply_group_envelope(&node, &group_id, &topic, env, &mut summary)
-                        .await?;
-                }
-                if !more {
-                    break;
-                }
-            }
+            self.sync_group(&node, &group_id, &mut summary).await?;
         }
         Ok(summary)
+    }
+
+    /// Reads one group's new envelopes in order; then sends the welcome of an own commit that
+    /// was merged. Returns whether an own pending commit lost a race to another commit.
+    async fn sync_group(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        summary: &mut SyncSummary,
+    ) -> Result<bool, CoreError> {
+        let topic = Topic::group(group_id)?;
+        let mut raced = false;
+        loop {
+            let (page, more) = self.next_page(&topic).await?;
+            for env in &page {
+                verify_originator_envelope(env, &node.public_key)?;
+                let applied = self
+                    .apply_group_envelope(node, group_id, &topic, env, summary)
+                    .await?;
+                raced |= applied.raced;
+                if let Some((welcome, targets)) = applied.welcome {
+                    let batch = targets
+                        .iter()
+                        .map(|key| {
+                            envelope(
+                                Topic::welcomes(key),
+                                Payload::Welcome(Welcome {
+                                    mls_message: welcome.clone(),
+                                }),
+                            )
+                        })
+                        .collect();
+                    self.transport.publish(batch).await?;
+                }
+            }
+            if !more {
+                return Ok(raced);
+            }
+        }
     }
 
     async fn advance(&self, topic: &Topic, env: &OriginatorEnvelope) -> Result<(), CoreError> {
@@ -537,9 +566,42 @@ impl Client {
         topic: &Topic,
         env: &OriginatorEnvelope,
         summary: &mut SyncSummary,
-    ) -> Result<(), CoreError> {
+    ) -> Result<Applied, CoreError> {
         let hash = client_envelope_hash(&env.client_envelope);
         let mut tx = self.db.begin().await?;
+        /// payload hash, welcome, welcome targets
+        type PendingRow = (Vec<u8>, Option<Vec<u8>>, Vec<u8>);
+        let pending: Option<PendingRow> = sqlx::query_as(
+            "SELECT payload_hash, welcome, welcome_targets FROM pending_commits WHERE group_id = $1",
+        )
+        .bind(group_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((pending_hash, welcome, targets)) = &pending {
+            if pending_hash.as_slice() == hash.as_slice() {
+                // Our commit is the next one the node ordered: it wins; merge it.
+                {
+                    let provider = MlsProvider::new(&mut tx);
+                    let mut group = load_group(&provider, group_id)?;
+                    group.merge_pending_commit(&provider).map_err(mls_err)?;
+                }
+                sqlx::query("DELETE FROM pending_commits WHERE group_id = $1")
+                    .bind(group_id)
+                    .execute(&mut *tx)
+                    .await?;
+                summary.commits += 1;
+                advance_cursor(&mut tx, topic, env).await?;
+                tx.commit().await?;
+                let targets = targets
+                    .chunks(32)
+                    .map(InstallationKey::from_slice)
+                    .collect::<Result<Vec<_>, _>>()?;
+                return Ok(Applied {
+                    raced: false,
+                    welcome: welcome.clone().map(|w| (w, targets)),
+                });
+            }
+        }
         let own_commit: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM own_commits WHERE payload_hash = $1")
                 .bind(hash.as_slice())
@@ -558,7 +620,7 @@ impl Client {
         if own_commit.is_some() || own_message > 0 {
             advance_cursor(&mut tx, topic, env).await?;
             tx.commit().await?;
-            return Ok(());
+            return Ok(Applied::default());
         }
         let joined_epoch: i64 =
             sqlx::query_scalar("SELECT joined_epoch FROM conversations WHERE group_id = $1")
@@ -578,14 +640,33 @@ impl Client {
             summary.skipped += 1;
             advance_cursor(&mut tx, topic, env).await?;
             tx.commit().await?;
-            return Ok(());
+            return Ok(Applied::default());
+        };
+        // Another member's commit came before ours: ours loses and is dropped.
+        let raced = pending.is_some() && message.content_type() == ContentType::Commit;
+        if raced {
+            {
+                let provider = MlsProvider::new(&mut tx);
+                let mut group = load_group(&provider, group_id)?;
+                group
+                    .clear_pending_commit(provider.storage())
+                    .map_err(mls_err)?;
+            }
+            sqlx::query("DELETE FROM pending_commits WHERE group_id = $1")
+                .bind(group_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let done = Applied {
+            raced,
+            welcome: None,
         };
         if i64::try_from(message.epoch().as_u64()).unwrap_or(i64::MAX) < joined_epoch {
             // Sent before this installation joined: not decryptable, not for it.
             summary.skipped += 1;
             advance_cursor(&mut tx, topic, env).await?;
             tx.commit().await?;
-            return Ok(());
+            return Ok(done);
         }
 
         let processed = {
@@ -615,7 +696,7 @@ impl Client {
             summary.skipped += 1;
             advance_cursor(&mut tx, topic, env).await?;
             tx.commit().await?;
-            return Ok(());
+            return Ok(done);
         };
         match content {
             ProcessedMessageContent::ApplicationMessage(app) => {
@@ -623,7 +704,7 @@ impl Client {
                     summary.skipped += 1;
                     advance_cursor(&mut tx, topic, env).await?;
                     tx.commit().await?;
-                    return Ok(());
+                    return Ok(done);
                 };
                 let content =
                     EncodedContent::decode(app.into_bytes().as_slice()).unwrap_or(EncodedContent {
@@ -688,6 +769,154 @@ impl Client {
         }
         advance_cursor(&mut tx, topic, env).await?;
         tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Adds every installation of `members` to the group. Returns installations that could not
+    /// be added (missing or invalid key package); the others are added.
+    pub async fn add_members(
+        &self,
+        group_id: &[u8],
+        members: &[InboxId],
+    ) -> Result<Vec<(InstallationKey, String)>, CoreError> {
+        self.inbox(self.registration().await?)?;
+        let node = self.transport.node_info().await?;
+        let present: Vec<InstallationKey> = self
+            .members(group_id)
+            .await?
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        let mut wanted = Vec::new();
+        for inbox in members {
+            let state = self.association_state_from(&node, inbox).await?;
+            for key in state.installations() {
+                if !present.contains(&key) {
+                    wanted.push((*inbox, key));
+                }
+            }
+        }
+        let (key_packages, failed) = self.fetch_key_packages(&node, &wanted).await?;
+        if key_packages.is_empty() {
+            return Ok(failed);
+        }
+        let targets: Vec<InstallationKey> = key_packages.iter().map(|(k, _)| *k).collect();
+        let kps: Vec<KeyPackage> = key_packages.into_iter().map(|(_, kp)| kp).collect();
+        self.commit(&node, group_id, targets, |group, provider, signer| {
+            let (commit, welcome, _) =
+                group.add_members(provider, signer, &kps).map_err(mls_err)?;
+            Ok((commit, Some(welcome)))
+        })
+        .await?;
+        Ok(failed)
+    }
+
+    /// Removes every installation of `members` from the group; from the next epoch on they
+    /// cannot read it.
+    pub async fn remove_members(
+        &self,
+        group_id: &[u8],
+        members: &[InboxId],
+    ) -> Result<(), CoreError> {
+        self.inbox(self.registration().await?)?;
+        let node = self.transport.node_info().await?;
+        self.commit(&node, group_id, Vec::new(), |group, provider, signer| {
+            let leaves: Vec<LeafNodeIndex> = group
+                .members()
+                .filter(|m| credential_inbox(&m.credential).is_ok_and(|i| members.contains(&i)))
+                .map(|m| m.index)
+                .collect();
+            if leaves.is_empty() {
+                return Err(CoreError::InvalidInput("none of them is a member".into()));
+            }
+            let (commit, _, _) = group
+                .remove_members(provider, signer, &leaves)
+                .map_err(mls_err)?;
+            Ok((commit, None))
+        })
+        .await
+    }
+
+    /// Builds a commit on the current epoch (after syncing the group), publishes it, and reads
+    /// the group until its echo is merged or another commit wins (`group.commit_raced`).
+    async fn commit<F>(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        welcome_targets: Vec<InstallationKey>,
+        build: F,
+    ) -> Result<(), CoreError>
+    where
+        F: for<'a> FnOnce(
+            &mut MlsGroup,
+            &MlsProvider<'a>,
+            &SignatureKeyPair,
+        ) -> Result<(MlsMessageOut, Option<MlsMessageOut>), CoreError>,
+    {
+        let mut summary = SyncSummary::default();
+        self.sync_group(node, group_id, &mut summary).await?;
+        let signer = mls::mls_signer(&self.installation);
+        let mut tx = self.db.begin().await?;
+        let (commit, welcome) = {
+            let provider = MlsProvider::new(&mut tx);
+            let mut group = load_group(&provider, group_id)?;
+            if group.pending_commit().is_some() {
+                return Err(CoreError::CommitInFlight);
+            }
+            let (commit, welcome) = build(&mut group, &provider, &signer)?;
+            (
+                commit.tls_serialize_detached().map_err(mls_err)?,
+                welcome
+                    .map(|w| w.tls_serialize_detached())
+                    .transpose()
+                    .map_err(mls_err)?,
+            )
+        };
+        let commit_env = envelope(
+            Topic::group(group_id)?,
+            Payload::GroupMessage(GroupMessage {
+                mls_message: commit,
+            }),
+        );
+        let hash = client_envelope_hash(&commit_env);
+        let targets: Vec<u8> = welcome_targets
+            .iter()
+            .flat_map(|k| k.as_bytes().to_vec())
+            .collect();
+        sqlx::query(
+            "INSERT INTO pending_commits (group_id, payload_hash, welcome, welcome_targets)              VALUES ($1, $2, $3, $4)",
+        )
+        .bind(group_id)
+        .bind(hash.as_slice())
+        .bind(welcome)
+        .bind(targets)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO own_commits (payload_hash) VALUES ($1)")
+            .bind(hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+
+        if let Err(err) = self.transport.publish(vec![commit_env]).await {
+            let mut tx = self.db.begin().await?;
+            {
+                let provider = MlsProvider::new(&mut tx);
+                load_group(&provider, group_id)?
+                    .clear_pending_commit(provider.storage())
+                    .map_err(mls_err)?;
+            }
+            sqlx::query("DELETE FROM pending_commits WHERE group_id = $1")
+                .bind(group_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Err(err);
+        }
+        let raced = self.sync_group(node, group_id, &mut summary).await?;
+        if raced {
+            return Err(CoreError::CommitRaced);
+        }
         Ok(())
     }
 
@@ -748,6 +977,13 @@ impl Client {
             .collect()
     }
 
+    /// The group's current MLS epoch.
+    pub async fn epoch(&self, group_id: &[u8]) -> Result<u64, CoreError> {
+        let mut conn = self.db.acquire().await?;
+        let provider = MlsProvider::new(&mut conn);
+        Ok(load_group(&provider, group_id)?.epoch().as_u64())
+    }
+
     /// Members of a conversation: (inbox, installation) per leaf.
     pub async fn members(
         &self,
@@ -769,6 +1005,21 @@ impl Client {
             .collect();
         Ok(members.into_iter().map(|(k, i)| (i, k)).collect())
     }
+}
+
+/// What applying one envelope leaves to do.
+#[derive(Default)]
+struct Applied {
+    /// An own pending commit was dropped because another commit came first.
+    raced: bool,
+    /// An own commit was merged: its welcome and the installations it goes to.
+    welcome: Option<(Vec<u8>, Vec<InstallationKey>)>,
+}
+
+fn load_group(provider: &MlsProvider<'_>, group_id: &[u8]) -> Result<MlsGroup, CoreError> {
+    MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
+        .map_err(mls_err)?
+        .ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))
 }
 
 async fn advance_cursor(

@@ -31,6 +31,10 @@ pub enum CoreError {
     Mls(String),
     #[error("{0} is not on ARX yet (no inbox belongs to this wallet)")]
     NotOnArx(String),
+    #[error("another member changed the group at the same time; try again")]
+    CommitRaced,
+    #[error("a change to this group is still in flight; sync and try again")]
+    CommitInFlight,
     #[error("invalid input: {0}")]
     InvalidInput(String),
     #[error("this installation is not registered yet; run registration first")]
@@ -51,6 +55,8 @@ impl CoreError {
             Self::Wallet(_) => "wallet.signing_failed".into(),
             Self::Mls(_) => "mls.error".into(),
             Self::InvalidInput(_) => "input.invalid".into(),
+            Self::CommitRaced => "group.commit_raced".into(),
+            Self::CommitInFlight => "group.commit_in_flight".into(),
             Self::NotOnArx(_) => "identity.not_on_arx".into(),
             Self::NotRegistered => "core.not_registered".into(),
         }
@@ -60,6 +66,7 @@ impl CoreError {
     pub fn retryable(&self) -> bool {
         match self {
             Self::NodeUnreachable { .. } | Self::Database(_) => true,
+            Self::CommitRaced | Self::CommitInFlight => true,
             Self::NodeRefused { retryable, .. } => *retryable,
             Self::Identity(e) => e.retryable(),
             _ => false,
