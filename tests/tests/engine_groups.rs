@@ -10,18 +10,22 @@ use arx_identity::{InboxId, LocalWallet};
 struct Someone {
     client: Client,
     inbox: InboxId,
+    wallet: LocalWallet,
     dir: tempfile::TempDir,
 }
 
 async fn someone(node: &TestNode) -> Someone {
     let dir = tempfile::tempdir().unwrap();
     let client = open(node, dir.path()).await;
-    let inbox = client
-        .register(&LocalWalletSigner(LocalWallet::generate()))
-        .await
-        .unwrap()
-        .inbox_id;
-    Someone { client, inbox, dir }
+    let wallet = LocalWallet::generate();
+    let signer = LocalWalletSigner(LocalWallet::from_bytes(&wallet.to_bytes()).unwrap());
+    let inbox = client.register(&signer).await.unwrap().inbox_id;
+    Someone {
+        client,
+        inbox,
+        wallet,
+        dir,
+    }
 }
 
 async fn open(node: &TestNode, dir: &std::path::Path) -> Client {
@@ -112,11 +116,7 @@ async fn a_restarted_client_resumes_from_its_cursors_with_nothing_lost_or_repeat
             .unwrap();
     }
     bob.client.sync().await.unwrap();
-    let Someone {
-        client,
-        dir,
-        inbox: _,
-    } = bob;
+    let Someone { client, dir, .. } = bob;
     drop(client);
 
     for i in 0..5 {
@@ -328,5 +328,135 @@ async fn two_members_committing_at_once_never_fork_the_group() {
             texts(&p.client.messages(&group).await.unwrap()).last(),
             Some(&"all here?")
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_by_an_installation_no_longer_associated_is_rejected_by_every_member() {
+    use arx_identity::{MemberId, Signature, UnsignedAction, UnsignedIdentityUpdate};
+
+    let node = TestNode::start().await;
+    let (alice, bob, carol, dave) = (
+        someone(&node).await,
+        someone(&node).await,
+        someone(&node).await,
+        someone(&node).await,
+    );
+    let group = alice
+        .client
+        .create_group(None, &[bob.inbox, dave.inbox])
+        .await
+        .unwrap()
+        .group_id;
+    for p in [&bob, &dave] {
+        p.client.sync().await.unwrap();
+    }
+    let epoch = alice.client.epoch(&group).await.unwrap();
+
+    // Bob's wallet revokes his installation; his engine still holds the group's keys.
+    let revoke = UnsignedIdentityUpdate {
+        inbox_id: bob.inbox,
+        client_timestamp_ns: 1_800_000_000_000_000_000,
+        actions: vec![UnsignedAction::RevokeAssociation {
+            revoked_member: MemberId::Installation(bob.client.installation_key()),
+        }],
+    };
+    let text = revoke.signature_text();
+    let signed = revoke
+        .attach(
+            &[(
+                MemberId::Wallet(bob.wallet.address()),
+                Signature::Eip191(bob.wallet.sign_text(&text)),
+            )],
+            Some(bob.wallet.address()),
+        )
+        .unwrap();
+    let mut raw = node.client().await;
+    arx_e2e::publish(&mut raw, vec![arx_e2e::identity_envelope(&signed)])
+        .await
+        .unwrap();
+
+    // The revoked installation commits anyway (adding carol).
+    bob.client
+        .add_members(&group, &[carol.inbox])
+        .await
+        .unwrap();
+
+    for p in [&alice, &dave] {
+        let summary = p.client.sync().await.unwrap();
+        assert_eq!(summary.commits, 0, "the commit is refused");
+        assert_eq!(summary.skipped, 1);
+        assert_eq!(
+            p.client.epoch(&group).await.unwrap(),
+            epoch,
+            "nobody moved to the rogue epoch"
+        );
+    }
+    assert_eq!(
+        carol.client.sync().await.unwrap().groups_joined,
+        0,
+        "carol refuses the welcome"
+    );
+
+    // The group stays usable for everyone else.
+    alice.client.send_text(&group, "still here").await.unwrap();
+    dave.client.sync().await.unwrap();
+    assert_eq!(
+        texts(&dave.client.messages(&group).await.unwrap()).last(),
+        Some(&"still here")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_senders_interleaving_250_messages_each_are_seen_once_in_each_senders_order() {
+    use rand::seq::SliceRandom;
+
+    let node = TestNode::start().await;
+    let people = vec![
+        someone(&node).await,
+        someone(&node).await,
+        someone(&node).await,
+        someone(&node).await,
+    ];
+    let others: Vec<InboxId> = people[1..].iter().map(|p| p.inbox).collect();
+    let group = people[0]
+        .client
+        .create_group(None, &others)
+        .await
+        .unwrap()
+        .group_id;
+    for p in &people[1..] {
+        p.client.sync().await.unwrap();
+    }
+    // A random interleaving of 4 × 250 sends.
+    let mut order: Vec<usize> = (0..4).flat_map(|s| std::iter::repeat_n(s, 250)).collect();
+    order.shuffle(&mut rand::thread_rng());
+    let mut next = [0usize; 4];
+    for sender in order {
+        people[sender]
+            .client
+            .send_text(&group, &format!("{sender}:{}", next[sender]))
+            .await
+            .unwrap();
+        next[sender] += 1;
+        if rand::random::<u8>() < 16 {
+            people[rand::random::<usize>() % 4]
+                .client
+                .sync()
+                .await
+                .unwrap();
+        }
+    }
+    for p in &people {
+        p.client.sync().await.unwrap();
+        let messages = p.client.messages(&group).await.unwrap();
+        assert_eq!(messages.len(), 1000, "every message exactly once");
+        let mut seen = [0usize; 4];
+        for m in &messages {
+            let (sender, n) = m.text.split_once(':').unwrap();
+            let (sender, n): (usize, usize) = (sender.parse().unwrap(), n.parse().unwrap());
+            assert_eq!(n, seen[sender], "in each sender's order");
+            seen[sender] += 1;
+        }
     }
 }

@@ -737,16 +737,38 @@ impl Client {
                 summary.messages += 1;
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let leaves = staged
-                    .add_proposals()
-                    .map(|add| {
+                // The committer, its new leaf (if it updated it) and every added leaf must be
+                // installations associated with the inbox their credential names.
+                let mut leaves: Result<Vec<(InboxId, InstallationKey)>, CoreError> =
+                    match (&sender_inbox, &sender_key) {
+                        (Some(inbox), Some(key)) => InstallationKey::from_slice(key)
+                            .map(|k| vec![(*inbox, k)])
+                            .map_err(Into::into),
+                        _ => Err(CoreError::Mls("commit from outside the group".into())),
+                    };
+                if let (Ok(list), Some(leaf)) = (&mut leaves, staged.update_path_leaf_node()) {
+                    match (
+                        credential_inbox(leaf.credential()),
+                        InstallationKey::from_slice(leaf.signature_key().as_slice()),
+                    ) {
+                        (Ok(inbox), Ok(key)) => list.push((inbox, key)),
+                        _ => {
+                            leaves = Err(CoreError::Mls(
+                                "committer leaf has no valid credential".into(),
+                            ))
+                        }
+                    }
+                }
+                let leaves = leaves.and_then(|mut list| {
+                    for add in staged.add_proposals() {
                         let leaf = add.add_proposal().key_package().leaf_node();
-                        Ok((
+                        list.push((
                             credential_inbox(leaf.credential())?,
                             InstallationKey::from_slice(leaf.signature_key().as_slice())?,
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, CoreError>>();
+                        ));
+                    }
+                    Ok(list)
+                });
                 let valid = match leaves {
                     Ok(leaves) => self.check_leaves(node, &leaves).await,
                     Err(err) => Err(err),
