@@ -51,6 +51,8 @@ enum Command {
     Conversations,
     /// Show a conversation's messages (syncs first).
     Messages { conversation: String },
+    /// Print new conversations and messages as they arrive, until interrupted.
+    Stream,
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +235,50 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
                     })
                 }).collect::<Vec<_>>(),
             }))
+        }
+        Command::Stream => {
+            let (tx, mut events) = tokio::sync::mpsc::channel(256);
+            let json = args.json;
+            let printer = tokio::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    let value = match event {
+                        arx_core::StreamEvent::Joined(c) => json!({
+                            "event": "joined",
+                            "conversation": hex::encode(&c.group_id),
+                            "name": c.name,
+                        }),
+                        arx_core::StreamEvent::Message(m) => json!({
+                            "event": "message",
+                            "conversation": hex::encode(&m.group_id),
+                            "sender": m.sender_inbox.to_string(),
+                            "text": m.text,
+                        }),
+                    };
+                    if json {
+                        println!("{value}");
+                    } else if value["event"] == "joined" {
+                        println!(
+                            "joined {}",
+                            value["conversation"].as_str().unwrap_or_default()
+                        );
+                    } else {
+                        let conversation = value["conversation"].as_str().unwrap_or_default();
+                        let sender = value["sender"].as_str().unwrap_or_default();
+                        println!(
+                            "[{}] {}: {}",
+                            conversation.get(..8).unwrap_or(conversation),
+                            sender.get(..12).unwrap_or(sender),
+                            value["text"].as_str().unwrap_or_default()
+                        );
+                    }
+                }
+            });
+            tokio::select! {
+                ended = client.stream(tx) => ended?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            let _ = printer.await;
+            Ok(json!({ "event": "stopped" }))
         }
         Command::Whoami => {
             let registration = client.registration().await?;

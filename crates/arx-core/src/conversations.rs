@@ -100,6 +100,16 @@ fn envelope(topic: Topic, payload: Payload) -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// The topic an envelope was published to.
+pub(crate) fn topic_of(env: &OriginatorEnvelope) -> Result<Topic, CoreError> {
+    let client = ClientEnvelope::decode(env.client_envelope.as_slice())
+        .map_err(|e| CoreError::NodeInvalid(format!("envelope: {e}")))?;
+    let topic = client
+        .topic
+        .ok_or_else(|| CoreError::NodeInvalid("envelope without a topic".into()))?;
+    Ok(Topic::from_proto(&topic)?)
+}
+
 fn decode_payload(env: &OriginatorEnvelope) -> Result<Payload, CoreError> {
     ClientEnvelope::decode(env.client_envelope.as_slice())
         .ok()
@@ -382,7 +392,7 @@ impl Client {
         }
     }
 
-    async fn cursor(&self, topic: &Topic) -> Result<Cursor, CoreError> {
+    pub(crate) async fn cursor(&self, topic: &Topic) -> Result<Cursor, CoreError> {
         let rows: Vec<(i64, i64)> =
             sqlx::query_as("SELECT originator_id, sequence_id FROM cursors WHERE topic = $1")
                 .bind(topic.to_bytes())
@@ -448,7 +458,7 @@ impl Client {
 
     /// Reads one group's new envelopes in order; then sends the welcome of an own commit that
     /// was merged. Returns whether an own pending commit lost a race to another commit.
-    async fn sync_group(
+    pub(crate) async fn sync_group(
         &self,
         node: &NodeIdentity,
         group_id: &[u8],
@@ -962,41 +972,34 @@ impl Client {
 
     /// Messages of a conversation in the order they were stored.
     pub async fn messages(&self, group_id: &[u8]) -> Result<Vec<StoredMessage>, CoreError> {
-        type Row = (i64, Vec<u8>, Vec<u8>, String, Vec<u8>, String, i64, String);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, sender_inbox, sender_installation, type_id, content, fallback, \
+        let rows: Vec<MessageRow> = sqlx::query_as(
+            "SELECT id, group_id, sender_inbox, sender_installation, type_id, content, fallback, \
              sent_at_ns, delivery FROM messages WHERE group_id = $1 ORDER BY id",
         )
         .bind(group_id)
         .fetch_all(&self.db)
         .await?;
-        rows.into_iter()
-            .map(
-                |(id, inbox, installation, type_id, content, fallback, sent_at_ns, delivery)| {
-                    let text = if type_id == TEXT_TYPE {
-                        TextContent::decode(content.as_slice())
-                            .map(|t| t.text)
-                            .unwrap_or(fallback)
-                    } else {
-                        fallback
-                    };
-                    Ok(StoredMessage {
-                        id,
-                        group_id: group_id.to_vec(),
-                        sender_inbox: InboxId::from_slice(&inbox)?,
-                        sender_installation: InstallationKey::from_slice(&installation)?,
-                        type_id,
-                        text,
-                        sent_at_ns,
-                        delivery: match delivery.as_str() {
-                            "sending" => Delivery::Sending,
-                            "sent" => Delivery::Sent,
-                            _ => Delivery::Failed,
-                        },
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(stored_message).collect()
+    }
+
+    /// Messages of every conversation stored after message id `after`.
+    pub(crate) async fn messages_after(&self, after: i64) -> Result<Vec<StoredMessage>, CoreError> {
+        let rows: Vec<MessageRow> = sqlx::query_as(
+            "SELECT id, group_id, sender_inbox, sender_installation, type_id, content, fallback, \
+             sent_at_ns, delivery FROM messages WHERE id > $1 ORDER BY id",
+        )
+        .bind(after)
+        .fetch_all(&self.db)
+        .await?;
+        rows.into_iter().map(stored_message).collect()
+    }
+
+    /// Id of the newest stored message (0 when none).
+    pub(crate) async fn last_message_id(&self) -> Result<i64, CoreError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM messages")
+            .fetch_one(&self.db)
+            .await?;
+        Ok(id.unwrap_or(0))
     }
 
     /// The group's current MLS epoch.
@@ -1060,4 +1063,42 @@ async fn advance_cursor(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// id, group, sender inbox, sender installation, type, content, fallback, sent at, delivery
+type MessageRow = (
+    i64,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    Vec<u8>,
+    String,
+    i64,
+    String,
+);
+
+fn stored_message(row: MessageRow) -> Result<StoredMessage, CoreError> {
+    let (id, group_id, inbox, installation, type_id, content, fallback, sent_at_ns, delivery) = row;
+    let text = if type_id == TEXT_TYPE {
+        TextContent::decode(content.as_slice())
+            .map(|t| t.text)
+            .unwrap_or(fallback)
+    } else {
+        fallback
+    };
+    Ok(StoredMessage {
+        id,
+        group_id,
+        sender_inbox: InboxId::from_slice(&inbox)?,
+        sender_installation: InstallationKey::from_slice(&installation)?,
+        type_id,
+        text,
+        sent_at_ns,
+        delivery: match delivery.as_str() {
+            "sending" => Delivery::Sending,
+            "sent" => Delivery::Sent,
+            _ => Delivery::Failed,
+        },
+    })
 }

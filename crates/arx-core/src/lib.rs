@@ -4,11 +4,13 @@ pub mod client;
 pub mod conversations;
 pub mod error;
 pub mod mls;
+pub mod stream;
 pub mod transport;
 pub mod wallet;
 
 pub use client::{Client, Registration};
 pub use conversations::{Conversation, CreatedGroup, Delivery, StoredMessage, SyncSummary};
 pub use error::CoreError;
+pub use stream::StreamEvent;
 pub use transport::{GrpcTransport, NodeIdentity, Transport};
 pub use wallet::{LocalWalletSigner, WalletSigner};

@@ -4,9 +4,10 @@
 use arx_proto::{
     get_identity_updates_request, node_client::NodeClient, ErrorDetail, FetchKeyPackagesRequest,
     GetIdentityUpdatesRequest, GetInboxIdsRequest, NodeInfoRequest, OriginatorEnvelope,
-    PublishRequest, QueryRequest, QueryResponse,
+    PublishRequest, QueryRequest, QueryResponse, SubscribeRequest, SubscribeResponse, TopicCursor,
 };
 use async_trait::async_trait;
+use futures::{stream::BoxStream, StreamExt};
 use prost::Message;
 use tonic::transport::Channel;
 
@@ -37,6 +38,11 @@ pub trait Transport: Send + Sync {
         &self,
         installation_keys: Vec<Vec<u8>>,
     ) -> Result<Vec<Option<OriginatorEnvelope>>, CoreError>;
+    /// Catch-up then live events for `topics` from their cursors.
+    async fn subscribe(
+        &self,
+        topics: Vec<TopicCursor>,
+    ) -> Result<BoxStream<'static, Result<SubscribeResponse, CoreError>>, CoreError>;
 }
 
 /// [`Transport`] over gRPC to one node.
@@ -189,5 +195,22 @@ impl Transport for GrpcTransport {
             ));
         }
         Ok(response.entries.into_iter().map(|e| e.envelope).collect())
+    }
+
+    async fn subscribe(
+        &self,
+        topics: Vec<TopicCursor>,
+    ) -> Result<BoxStream<'static, Result<SubscribeResponse, CoreError>>, CoreError> {
+        let stream = self
+            .client
+            .clone()
+            .subscribe(SubscribeRequest { topics })
+            .await
+            .map_err(|s| self.map(s))?
+            .into_inner();
+        let this = self.clone();
+        Ok(stream
+            .map(move |item| item.map_err(|s| this.map(s)))
+            .boxed())
     }
 }

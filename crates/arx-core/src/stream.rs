@@ -1,0 +1,139 @@
+//! Live updates. The node's Subscribe stream is only a hint that a topic has something new: the
+//! engine then syncs that topic from its cursor, so commits are applied in order exactly as a
+//! manual sync would, and nothing is applied twice. A dropped stream reconnects from cursors.
+
+use std::time::Duration;
+
+use arx_identity::{Topic, TopicKind};
+use arx_proto::{subscribe_response::Event, TopicCursor};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::{
+    client::Client,
+    conversations::{Conversation, StoredMessage, SyncSummary},
+    error::CoreError,
+};
+
+/// Something new for the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// This installation joined a conversation.
+    Joined(Conversation),
+    /// A message was stored (someone else's; own messages are reported by `send_text`).
+    Message(StoredMessage),
+}
+
+/// Longest wait between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl Client {
+    /// Streams new conversations and messages into `events` until the receiver is dropped.
+    /// Network failures are retried with backoff; other errors end the stream.
+    pub async fn stream(&self, events: mpsc::Sender<StreamEvent>) -> Result<(), CoreError> {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.stream_once(&events).await {
+                Ok(()) => return Ok(()),
+                Err(err) if err.retryable() => {
+                    tracing::info!(code = %err.code(), "stream interrupted; reconnecting: {err}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// One subscription: syncs what it announces; returns Ok when `events` is closed, or when
+    /// the set of conversations changed (the caller resubscribes).
+    async fn stream_once(&self, events: &mpsc::Sender<StreamEvent>) -> Result<(), CoreError> {
+        loop {
+            // Catch up with a full sync first; its results are reported too.
+            let last_seen = self.last_message_id().await?;
+            let known = self.conversations().await?;
+            self.sync().await?;
+            if !self.report(events, last_seen, &known).await {
+                return Ok(());
+            }
+            let node = self.transport.node_info().await?;
+            let mut topics = vec![Topic::welcomes(&self.installation_key())];
+            for c in self.conversations().await? {
+                topics.push(Topic::group(&c.group_id)?);
+            }
+            let mut request = Vec::with_capacity(topics.len());
+            for topic in &topics {
+                request.push(TopicCursor {
+                    topic: Some(topic.to_proto()),
+                    cursor: Some(self.cursor(topic).await?),
+                });
+            }
+            let mut stream = self.transport.subscribe(request).await?;
+            let mut resubscribe = false;
+            while !resubscribe {
+                let item = tokio::select! {
+                    item = stream.next() => item,
+                    _ = events.closed() => return Ok(()),
+                };
+                let Some(item) = item else {
+                    return Err(CoreError::NodeUnreachable {
+                        url: "node".into(),
+                        reason: "subscription ended".into(),
+                    });
+                };
+                let Some(Event::Envelopes(batch)) = item?.event else {
+                    continue;
+                };
+                let last_seen = self.last_message_id().await?;
+                let known = self.conversations().await?;
+                let mut summary = SyncSummary::default();
+                for env in &batch.envelopes {
+                    let topic = crate::conversations::topic_of(env)?;
+                    match topic.kind() {
+                        TopicKind::Welcomes => {
+                            self.sync().await?;
+                            resubscribe = true;
+                        }
+                        TopicKind::GroupMessages => {
+                            self.sync_group(&node, topic.id(), &mut summary).await?;
+                        }
+                        _ => {}
+                    }
+                }
+                if !self.report(events, last_seen, &known).await {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Sends events for conversations not in `known` and messages after `last_seen`; false
+    /// when the receiver is gone.
+    async fn report(
+        &self,
+        events: &mpsc::Sender<StreamEvent>,
+        last_seen: i64,
+        known: &[Conversation],
+    ) -> bool {
+        let Ok(conversations) = self.conversations().await else {
+            return true;
+        };
+        for c in conversations {
+            if !known.iter().any(|k| k.group_id == c.group_id)
+                && events.send(StreamEvent::Joined(c)).await.is_err()
+            {
+                return false;
+            }
+        }
+        let me = self.installation_key();
+        let Ok(messages) = self.messages_after(last_seen).await else {
+            return true;
+        };
+        for m in messages.into_iter().filter(|m| m.sender_installation != me) {
+            if events.send(StreamEvent::Message(m)).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
