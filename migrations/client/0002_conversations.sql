@@ -1,8 +1,10 @@
 -- Conversations this installation is in (one MLS group each).
 CREATE TABLE conversations (
     group_id         BLOB    PRIMARY KEY NOT NULL,
-    kind             TEXT    NOT NULL CHECK (kind IN ('group')),
+    kind             TEXT    NOT NULL CHECK (kind IN ('group', 'dm')),
     name             TEXT,
+    -- For a DM: the other inbox (a DM's membership never changes).
+    dm_peer          BLOB,
     created_at_ns    INTEGER NOT NULL,
     -- Epoch at which this installation joined; earlier messages are not for it.
     joined_epoch     INTEGER NOT NULL,

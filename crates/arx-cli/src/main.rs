@@ -40,6 +40,8 @@ enum Command {
     },
     /// Show this installation: wallet address, inbox id, installation key, registration.
     Whoami,
+    /// Open (or create) the DM with a wallet address or inbox id; prints its conversation id.
+    Dm { member: String },
     /// Group conversations.
     #[command(subcommand)]
     Group(GroupCommand),
@@ -162,6 +164,20 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
                 "created_inbox": registration.created_inbox,
             }))
         }
+        Command::Dm { member } => {
+            let peer = client.resolve_member(member).await?;
+            let mut attempts = 0;
+            let id = loop {
+                match client.dm(&peer).await {
+                    Err(CoreError::DmConverging) if attempts < 20 => {
+                        attempts += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                    other => break other?,
+                }
+            };
+            Ok(json!({ "conversation": hex::encode(id), "peer": peer.to_string() }))
+        }
         Command::Group(GroupCommand::Create { name, members }) => {
             let inboxes = resolve_all(&client, members).await?;
             let created = client.create_group(name.as_deref(), &inboxes).await?;
@@ -215,9 +231,10 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
         Command::Conversations => {
             let list = client.conversations().await?;
             Ok(json!({
-                "conversations": list.iter().map(|c| format!(
-                    "{} {}", hex::encode(&c.group_id), c.name.as_deref().unwrap_or("(unnamed group)")
-                )).collect::<Vec<_>>(),
+                "conversations": list.iter().map(|c| match &c.dm_peer {
+                    Some(peer) => format!("{} DM with {peer}", hex::encode(&c.group_id)),
+                    None => format!("{} {}", hex::encode(&c.group_id), c.name.as_deref().unwrap_or("(unnamed group)")),
+                }).collect::<Vec<_>>(),
             }))
         }
         Command::Messages { conversation } => {

@@ -39,7 +39,20 @@ const MAX_PAST_EPOCHS: usize = 5;
 pub struct Conversation {
     pub group_id: Vec<u8>,
     pub name: Option<String>,
+    /// For a DM, the other person's inbox.
+    pub dm_peer: Option<InboxId>,
     pub last_activity_ns: i64,
+}
+
+/// The group id of the DM between two inboxes: the same whoever computes it.
+pub fn dm_group_id(a: &InboxId, b: &InboxId) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    let mut hash = Sha256::new();
+    hash.update(b"arx/v1/dm");
+    hash.update(first.as_bytes());
+    hash.update(second.as_bytes());
+    hash.finalize()[..16].to_vec()
 }
 
 /// Delivery state of a message.
@@ -546,6 +559,15 @@ impl Client {
             })
             .collect::<Result<Vec<_>, CoreError>>()?;
         self.check_leaves(node, &leaves).await?;
+        // A DM: exactly two inboxes and the group id both derive from them.
+        let me = self.inbox(self.registration().await?)?;
+        let mut inboxes: Vec<InboxId> = leaves.iter().map(|(i, _)| *i).collect();
+        inboxes.sort();
+        inboxes.dedup();
+        let dm_peer = match inboxes.as_slice() {
+            [a, b] if dm_group_id(a, b) == group_id => Some(if *a == me { *b } else { *a }),
+            _ => None,
+        };
         let epoch = {
             let provider = MlsProvider::new(&mut tx);
             staged
@@ -556,12 +578,14 @@ impl Client {
         };
         let now = crate::client::now_ns();
         sqlx::query(
-            "INSERT INTO conversations (group_id, kind, name, created_at_ns, joined_epoch, \
-             last_activity_ns) VALUES ($1, 'group', NULL, $2, $3, $2)",
+            "INSERT INTO conversations (group_id, kind, name, dm_peer, created_at_ns, \
+             joined_epoch, last_activity_ns) VALUES ($1, $4, NULL, $5, $2, $3, $2)",
         )
         .bind(&group_id)
         .bind(now)
         .bind(i64::try_from(epoch).map_err(mls_err)?)
+        .bind(if dm_peer.is_some() { "dm" } else { "group" })
+        .bind(dm_peer.map(|p| p.as_bytes().to_vec()))
         .execute(&mut *tx)
         .await?;
         advance_cursor(&mut tx, topic, env).await?;
@@ -779,7 +803,17 @@ impl Client {
                     }
                     Ok(list)
                 });
+                let changes_members = staged.add_proposals().next().is_some()
+                    || staged.remove_proposals().next().is_some();
+                let is_dm: Option<String> =
+                    sqlx::query_scalar("SELECT kind FROM conversations WHERE group_id = $1")
+                        .bind(group_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 let valid = match leaves {
+                    _ if changes_members && is_dm.as_deref() == Some("dm") => {
+                        Err(CoreError::Mls("a DM's members cannot change".into()))
+                    }
                     Ok(leaves) => self.check_leaves(node, &leaves).await,
                     Err(err) => Err(err),
                 };
@@ -885,8 +919,36 @@ impl Client {
             &SignatureKeyPair,
         ) -> Result<(MlsMessageOut, Option<MlsMessageOut>), CoreError>,
     {
+        if self.is_dm(group_id).await? {
+            return Err(CoreError::InvalidInput(
+                "a DM's members cannot change".into(),
+            ));
+        }
+        self.commit_inner(node, group_id, welcome_targets, true, build)
+            .await
+    }
+
+    /// [`Client::commit`], optionally without syncing the group first (a DM's creation commit
+    /// must be judged by the first commit on its topic, whoever built theirs first).
+    async fn commit_inner<F>(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        welcome_targets: Vec<InstallationKey>,
+        presync: bool,
+        build: F,
+    ) -> Result<(), CoreError>
+    where
+        F: for<'a> FnOnce(
+            &mut MlsGroup,
+            &MlsProvider<'a>,
+            &SignatureKeyPair,
+        ) -> Result<(MlsMessageOut, Option<MlsMessageOut>), CoreError>,
+    {
         let mut summary = SyncSummary::default();
-        self.sync_group(node, group_id, &mut summary).await?;
+        if presync {
+            self.sync_group(node, group_id, &mut summary).await?;
+        }
         let signer = mls::mls_signer(&self.installation);
         let mut tx = self.db.begin().await?;
         let (commit, welcome) = {
@@ -954,20 +1016,190 @@ impl Client {
 
     /// Conversations, most recently active first.
     pub async fn conversations(&self) -> Result<Vec<Conversation>, CoreError> {
-        let rows: Vec<(Vec<u8>, Option<String>, i64)> = sqlx::query_as(
-            "SELECT group_id, name, last_activity_ns FROM conversations \
+        /// group id, name, DM peer, last activity
+        type ConversationRow = (Vec<u8>, Option<String>, Option<Vec<u8>>, i64);
+        let rows: Vec<ConversationRow> = sqlx::query_as(
+            "SELECT group_id, name, dm_peer, last_activity_ns FROM conversations \
              ORDER BY last_activity_ns DESC",
         )
         .fetch_all(&self.db)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(group_id, name, last_activity_ns)| Conversation {
-                group_id,
-                name,
-                last_activity_ns,
+        rows.into_iter()
+            .map(|(group_id, name, dm_peer, last_activity_ns)| {
+                Ok(Conversation {
+                    group_id,
+                    name,
+                    dm_peer: dm_peer.map(|p| InboxId::from_slice(&p)).transpose()?,
+                    last_activity_ns,
+                })
             })
-            .collect())
+            .collect()
+    }
+
+    /// The DM with `peer`, creating it if there is none. If both people create it at the same
+    /// time, the creation the node ordered first wins and the other side joins it; until that
+    /// side has joined, it gets the retryable `dm.converging`.
+    pub async fn dm(&self, peer: &InboxId) -> Result<Vec<u8>, CoreError> {
+        let me = self.inbox(self.registration().await?)?;
+        if *peer == me {
+            return Err(CoreError::InvalidInput("a DM needs another person".into()));
+        }
+        let group_id = dm_group_id(&me, peer);
+        self.sync().await?;
+        if self.has_conversation(&group_id).await? {
+            return Ok(group_id);
+        }
+        let node = self.transport.node_info().await?;
+        // Created by the other side already: its welcome is on its way.
+        let (existing, _) = self.next_page(&Topic::group(&group_id)?).await?;
+        if !existing.is_empty() {
+            return Err(CoreError::DmConverging);
+        }
+        let peer_state = self.association_state_from(&node, peer).await?;
+        let own_state = self.association_state_from(&node, &me).await?;
+        let mut wanted: Vec<(InboxId, InstallationKey)> = peer_state
+            .installations()
+            .into_iter()
+            .map(|k| (*peer, k))
+            .collect();
+        wanted.extend(
+            own_state
+                .installations()
+                .into_iter()
+                .filter(|k| *k != self.installation_key())
+                .map(|k| (me, k)),
+        );
+        let (key_packages, _failed) = self.fetch_key_packages(&node, &wanted).await?;
+        if !key_packages
+            .iter()
+            .any(|(k, _)| wanted.iter().any(|(i, w)| i == peer && w == k))
+        {
+            return Err(CoreError::Mls(format!(
+                "inbox {peer} has no installation that can be reached"
+            )));
+        }
+        self.create_local_group(&me, &group_id, None, Some(peer))
+            .await?;
+        let targets: Vec<InstallationKey> = key_packages.iter().map(|(k, _)| *k).collect();
+        let kps: Vec<KeyPackage> = key_packages.into_iter().map(|(_, kp)| kp).collect();
+        let created = self
+            .commit_inner(
+                &node,
+                &group_id,
+                targets,
+                false,
+                |group, provider, signer| {
+                    let (commit, welcome, _) =
+                        group.add_members(provider, signer, &kps).map_err(mls_err)?;
+                    Ok((commit, Some(welcome)))
+                },
+            )
+            .await;
+        match created {
+            Ok(()) => Ok(group_id),
+            Err(CoreError::CommitRaced) => {
+                // The other side's DM came first: drop ours and join theirs.
+                self.drop_local_group(&group_id).await?;
+                self.sync().await?;
+                if self.has_conversation(&group_id).await? {
+                    Ok(group_id)
+                } else {
+                    Err(CoreError::DmConverging)
+                }
+            }
+            Err(err) => {
+                self.drop_local_group(&group_id).await?;
+                Err(err)
+            }
+        }
+    }
+
+    async fn has_conversation(&self, group_id: &[u8]) -> Result<bool, CoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM conversations WHERE group_id = $1")
+                .bind(group_id)
+                .fetch_optional(&self.db)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    /// Whether the conversation is a DM (whose membership never changes).
+    async fn is_dm(&self, group_id: &[u8]) -> Result<bool, CoreError> {
+        let kind: Option<String> =
+            sqlx::query_scalar("SELECT kind FROM conversations WHERE group_id = $1")
+                .bind(group_id)
+                .fetch_optional(&self.db)
+                .await?;
+        Ok(kind.as_deref() == Some("dm"))
+    }
+
+    /// Creates the MLS group (this installation only, epoch 0) and its conversation row.
+    async fn create_local_group(
+        &self,
+        me: &InboxId,
+        group_id: &[u8],
+        name: Option<&str>,
+        dm_peer: Option<&InboxId>,
+    ) -> Result<(), CoreError> {
+        let signer = mls::mls_signer(&self.installation);
+        let now = crate::client::now_ns();
+        let mut tx = self.db.begin().await?;
+        {
+            let provider = MlsProvider::new(&mut tx);
+            let config = MlsGroupCreateConfig::builder()
+                .ciphersuite(mls::CIPHERSUITE)
+                .use_ratchet_tree_extension(true)
+                .max_past_epochs(MAX_PAST_EPOCHS)
+                .build();
+            MlsGroup::new_with_group_id(
+                &provider,
+                &signer,
+                &config,
+                GroupId::from_slice(group_id),
+                mls::credential(me, &self.installation),
+            )
+            .map_err(mls_err)?;
+        }
+        sqlx::query(
+            "INSERT INTO conversations (group_id, kind, name, dm_peer, created_at_ns, \
+             joined_epoch, last_activity_ns) VALUES ($1, $2, $3, $4, $5, 0, $5)",
+        )
+        .bind(group_id)
+        .bind(if dm_peer.is_some() { "dm" } else { "group" })
+        .bind(name)
+        .bind(dm_peer.map(|p| p.as_bytes().to_vec()))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets a group this installation created but that lost (MLS state, row, cursors).
+    async fn drop_local_group(&self, group_id: &[u8]) -> Result<(), CoreError> {
+        let mut tx = self.db.begin().await?;
+        {
+            let provider = MlsProvider::new(&mut tx);
+            if let Some(mut group) =
+                MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
+                    .map_err(mls_err)?
+            {
+                group.delete(provider.storage()).map_err(mls_err)?;
+            }
+        }
+        for sql in [
+            "DELETE FROM pending_commits WHERE group_id = $1",
+            "DELETE FROM messages WHERE group_id = $1",
+            "DELETE FROM conversations WHERE group_id = $1",
+        ] {
+            sqlx::query(sql).bind(group_id).execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM cursors WHERE topic = $1")
+            .bind(Topic::group(group_id)?.to_bytes())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Messages of a conversation in the order they were stored.

@@ -35,6 +35,8 @@ pub enum CoreError {
     CommitRaced,
     #[error("a change to this group is still in flight; sync and try again")]
     CommitInFlight,
+    #[error("the DM is being set up by both sides at once; try again in a moment")]
+    DmConverging,
     #[error("invalid input: {0}")]
     InvalidInput(String),
     #[error("this installation is not registered yet; run registration first")]
@@ -56,6 +58,7 @@ impl CoreError {
             Self::Mls(_) => "mls.error".into(),
             Self::InvalidInput(_) => "input.invalid".into(),
             Self::CommitRaced => "group.commit_raced".into(),
+            Self::DmConverging => "dm.converging".into(),
             Self::CommitInFlight => "group.commit_in_flight".into(),
             Self::NotOnArx(_) => "identity.not_on_arx".into(),
             Self::NotRegistered => "core.not_registered".into(),
@@ -66,7 +69,7 @@ impl CoreError {
     pub fn retryable(&self) -> bool {
         match self {
             Self::NodeUnreachable { .. } | Self::Database(_) => true,
-            Self::CommitRaced | Self::CommitInFlight => true,
+            Self::CommitRaced | Self::CommitInFlight | Self::DmConverging => true,
             Self::NodeRefused { retryable, .. } => *retryable,
             Self::Identity(e) => e.retryable(),
             _ => false,

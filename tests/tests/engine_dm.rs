@@ -1,0 +1,112 @@
+//! DMs: one per pair of inboxes, both directions, and simultaneous creation converging.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{sync::Arc, time::Duration};
+
+use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner};
+use arx_e2e::TestNode;
+use arx_identity::{InboxId, LocalWallet};
+
+async fn someone(node: &TestNode) -> (Client, InboxId, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::open(
+        dir.path(),
+        Arc::new(GrpcTransport::new(&node.node.url()).unwrap()),
+    )
+    .await
+    .unwrap();
+    let inbox = client
+        .register(&LocalWalletSigner(LocalWallet::generate()))
+        .await
+        .unwrap()
+        .inbox_id;
+    (client, inbox, dir)
+}
+
+/// Opens the DM, retrying while both sides converge.
+async fn dm(client: &Client, peer: &InboxId) -> Result<Vec<u8>, CoreError> {
+    for _ in 0..50 {
+        match client.dm(peer).await {
+            Err(err) if err.code() == "dm.converging" => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+    client.dm(peer).await
+}
+
+fn texts(messages: &[arx_core::StoredMessage]) -> Vec<String> {
+    messages.iter().map(|m| m.text.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dm_works_both_ways_and_is_the_same_conversation_from_either_side() {
+    let node = TestNode::start().await;
+    let (alice, alice_inbox, _a) = someone(&node).await;
+    let (bob, bob_inbox, _b) = someone(&node).await;
+
+    let id = dm(&alice, &bob_inbox).await.unwrap();
+    assert_eq!(dm(&alice, &bob_inbox).await.unwrap(), id, "one DM per pair");
+    alice.send_text(&id, "hi bob").await.unwrap();
+    assert_eq!(
+        dm(&bob, &alice_inbox).await.unwrap(),
+        id,
+        "bob finds the same DM"
+    );
+    let listed = bob.conversations().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].dm_peer, Some(alice_inbox));
+    bob.send_text(&id, "hi alice").await.unwrap();
+    alice.sync().await.unwrap();
+    bob.sync().await.unwrap();
+    for client in [&alice, &bob] {
+        assert_eq!(
+            texts(&client.messages(&id).await.unwrap()),
+            vec!["hi bob", "hi alice"]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_dm_creation_converges_on_one_conversation_with_all_messages() {
+    let node = TestNode::start().await;
+    let (alice, alice_inbox, _a) = someone(&node).await;
+    let (bob, bob_inbox, _b) = someone(&node).await;
+
+    let (a, b) = tokio::join!(dm(&alice, &bob_inbox), dm(&bob, &alice_inbox));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    alice.send_text(&a, "from alice").await.unwrap();
+    bob.send_text(&b, "from bob").await.unwrap();
+    for client in [&alice, &bob] {
+        client.sync().await.unwrap();
+        assert_eq!(
+            client.conversations().await.unwrap().len(),
+            1,
+            "one visible conversation"
+        );
+        let mut got = texts(&client.messages(&a).await.unwrap());
+        got.sort();
+        assert_eq!(got, vec!["from alice", "from bob"]);
+    }
+    assert_eq!(alice.epoch(&a).await.unwrap(), bob.epoch(&a).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dms_membership_cannot_change() {
+    let node = TestNode::start().await;
+    let (alice, _, _a) = someone(&node).await;
+    let (_bob, bob_inbox, _b) = someone(&node).await;
+    let (_carol, carol_inbox, _c) = someone(&node).await;
+    let id = dm(&alice, &bob_inbox).await.unwrap();
+    let err = alice.add_members(&id, &[carol_inbox]).await.unwrap_err();
+    assert_eq!(err.code(), "input.invalid");
+    let err = alice.remove_members(&id, &[bob_inbox]).await.unwrap_err();
+    assert_eq!(err.code(), "input.invalid");
+    let err = alice
+        .dm(&alice.registration().await.unwrap().unwrap().inbox_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "input.invalid");
+}
