@@ -1,5 +1,7 @@
 //! `arx`: the headless ARX client.
 
+mod demo;
+
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner};
@@ -55,6 +57,8 @@ enum Command {
     Messages { conversation: String },
     /// Print new conversations and messages as they arrive, until interrupted.
     Stream,
+    /// Start an embedded node on loopback and show two people talking in a group and a DM.
+    Demo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +123,12 @@ fn load_wallet(args: &Args) -> Result<Option<LocalWallet>, CoreError> {
 }
 
 async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
+    if let Command::Demo = args.command {
+        return match demo::run().await {
+            Ok(()) => Ok(json!({ "demo": "finished" })),
+            Err(err) => Err(CoreError::InvalidInput(format!("demo failed: {err}"))),
+        };
+    }
     let transport = Arc::new(GrpcTransport::new(&args.node)?);
     let client = Client::open(&args.data_dir, transport).await?;
     match &args.command {
@@ -297,6 +307,7 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
             let _ = printer.await;
             Ok(json!({ "event": "stopped" }))
         }
+        Command::Demo => Ok(json!({ "demo": "finished" })),
         Command::Whoami => {
             let registration = client.registration().await?;
             let wallet = load_wallet(args)?.map(|w| w.address().to_checksum(None));

@@ -139,3 +139,19 @@ async fn two_people_talk_in_a_group_from_the_command_line() {
     assert!(!ok);
     assert_eq!(err["error"]["code"], "identity.not_on_arx");
 }
+
+#[test]
+fn demo_shows_a_group_and_a_dm_end_to_end_with_an_embedded_node() {
+    let out = Command::new(env!("CARGO_BIN_EXE_arx")).arg("demo").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for line in [
+        "  [them] Yes! I'll bring the map.",
+        "  [them] Hiking on Saturday?",
+        "  [them] Psst, it's your birthday on Saturday.",
+        "  [them] Shh! Thank you :)",
+        "PrivateMessage (encrypted), node signature ok",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+}
