@@ -142,9 +142,16 @@ async fn two_people_talk_in_a_group_from_the_command_line() {
 
 #[test]
 fn demo_shows_a_group_and_a_dm_end_to_end_with_an_embedded_node() {
-    let out = Command::new(env!("CARGO_BIN_EXE_arx")).arg("demo").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arx"))
+        .arg("demo")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for line in [
         "  [them] Yes! I'll bring the map.",
         "  [them] Hiking on Saturday?",

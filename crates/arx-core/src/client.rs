@@ -48,6 +48,8 @@ pub struct Client {
     pub(crate) db: SqlitePool,
     pub(crate) installation: InstallationSigner,
     pub(crate) transport: Arc<dyn Transport>,
+    /// The node's identity, asked once per client: every envelope is verified against it.
+    node: tokio::sync::OnceCell<NodeIdentity>,
 }
 
 pub(crate) fn now_ns() -> i64 {
@@ -111,7 +113,16 @@ impl Client {
             db,
             installation,
             transport,
+            node: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The node's id and public key (asked once; a node keeps its key across restarts).
+    pub(crate) async fn node(&self) -> Result<NodeIdentity, CoreError> {
+        self.node
+            .get_or_try_init(|| self.transport.node_info())
+            .await
+            .cloned()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -163,7 +174,7 @@ impl Client {
     /// otherwise adds this installation to it; then uploads a key package. Both go in one
     /// batch, so the node accepts both or neither. Calling it again is harmless.
     pub async fn register(&self, wallet: &dyn WalletSigner) -> Result<Registration, CoreError> {
-        let node = self.transport.node_info().await?;
+        let node = self.node().await?;
         let address = wallet.address();
         let existing = self.transport.inbox_ids(vec![address.into_array()]).await?;
         let mine = self.installation_key();
@@ -276,7 +287,7 @@ impl Client {
         &self,
         inbox_id: &InboxId,
     ) -> Result<AssociationState, CoreError> {
-        let node = self.transport.node_info().await?;
+        let node = self.node().await?;
         self.association_state_from(&node, inbox_id).await
     }
 

@@ -172,7 +172,7 @@ impl Client {
         members: &[InboxId],
     ) -> Result<CreatedGroup, CoreError> {
         let me = self.inbox(self.registration().await?)?;
-        let node = self.transport.node_info().await?;
+        let node = self.node().await?;
         let mut wanted: Vec<(InboxId, InstallationKey)> = Vec::new();
         let mut inboxes = vec![me];
         inboxes.extend(members.iter().filter(|m| **m != me));
@@ -439,7 +439,7 @@ impl Client {
     /// Reads welcomes, then every group's new messages, applying commits in order.
     pub async fn sync(&self) -> Result<SyncSummary, CoreError> {
         self.inbox(self.registration().await?)?;
-        let node = self.transport.node_info().await?;
+        let node = self.node().await?;
         let mut summary = SyncSummary::default();
         let welcomes = Topic::welcomes(&self.installation_key());
         loop {
@@ -846,7 +846,7 @@ impl Client {
         members: &[InboxId],
     ) -> Result<Vec<(InstallationKey, String)>, CoreError> {
         self.inbox(self.registration().await?)?;
-        let node = self.transport.node_info().await?;
+        let node = self.node().await?;
         let present: Vec<InstallationKey> = self
             .members(group_id)
             .await?
@@ -885,7 +885,7 @@ impl Client {
         members: &[InboxId],
     ) -> Result<(), CoreError> {
         self.inbox(self.registration().await?)?;
-        let node = self.transport.node_info().await?;
+        let node = self.node().await?;
         self.commit(&node, group_id, Vec::new(), |group, provider, signer| {
             let leaves: Vec<LeafNodeIndex> = group
                 .members()
@@ -913,11 +913,7 @@ impl Client {
         build: F,
     ) -> Result<(), CoreError>
     where
-        F: for<'a> FnOnce(
-            &mut MlsGroup,
-            &MlsProvider<'a>,
-            &SignatureKeyPair,
-        ) -> Result<(MlsMessageOut, Option<MlsMessageOut>), CoreError>,
+        F: BuildCommit,
     {
         if self.is_dm(group_id).await? {
             return Err(CoreError::InvalidInput(
@@ -939,11 +935,7 @@ impl Client {
         build: F,
     ) -> Result<(), CoreError>
     where
-        F: for<'a> FnOnce(
-            &mut MlsGroup,
-            &MlsProvider<'a>,
-            &SignatureKeyPair,
-        ) -> Result<(MlsMessageOut, Option<MlsMessageOut>), CoreError>,
+        F: BuildCommit,
     {
         let mut summary = SyncSummary::default();
         if presync {
@@ -1049,7 +1041,7 @@ impl Client {
         if self.has_conversation(&group_id).await? {
             return Ok(group_id);
         }
-        let node = self.transport.node_info().await?;
+        let node = self.node().await?;
         // Created by the other side already: its welcome is on its way.
         let (existing, _) = self.next_page(&Topic::group(&group_id)?).await?;
         if !existing.is_empty() {
@@ -1262,6 +1254,25 @@ impl Client {
             .collect();
         Ok(members.into_iter().map(|(k, i)| (i, k)).collect())
     }
+}
+
+/// Builds a commit (and the welcome, when it adds members) on a loaded group.
+trait BuildCommit:
+    for<'a> FnOnce(
+    &mut MlsGroup,
+    &MlsProvider<'a>,
+    &SignatureKeyPair,
+) -> Result<(MlsMessageOut, Option<MlsMessageOut>), CoreError>
+{
+}
+
+impl<F> BuildCommit for F where
+    F: for<'a> FnOnce(
+        &mut MlsGroup,
+        &MlsProvider<'a>,
+        &SignatureKeyPair,
+    ) -> Result<(MlsMessageOut, Option<MlsMessageOut>), CoreError>
+{
 }
 
 /// What applying one envelope leaves to do.

@@ -56,7 +56,7 @@ impl Client {
             if !self.report(events, last_seen, &known).await {
                 return Ok(());
             }
-            let node = self.transport.node_info().await?;
+            let node = self.node().await?;
             let mut topics = vec![Topic::welcomes(&self.installation_key())];
             for c in self.conversations().await? {
                 topics.push(Topic::group(&c.group_id)?);
