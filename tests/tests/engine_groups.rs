@@ -460,3 +460,71 @@ async fn four_senders_interleaving_250_messages_each_are_seen_once_in_each_sende
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_while_two_members_commit_are_each_delivered_once() {
+    let node = TestNode::start().await;
+    let mut people = Vec::new();
+    for _ in 0..7 {
+        people.push(someone(&node).await);
+    }
+    let (founders, newcomers) = people.split_at(5);
+    let others: Vec<InboxId> = founders[1..].iter().map(|p| p.inbox).collect();
+    let group = founders[0]
+        .client
+        .create_group(None, &others)
+        .await
+        .unwrap()
+        .group_id;
+    for p in &founders[1..] {
+        p.client.sync().await.unwrap();
+    }
+
+    // Two members add someone from the same epoch while all five send.
+    let (to_first, to_second) = ([newcomers[0].inbox], [newcomers[1].inbox]);
+    let (a, b, s0, s1, s2, s3, s4) = tokio::join!(
+        founders[0].client.add_members(&group, &to_first),
+        founders[2].client.add_members(&group, &to_second),
+        founders[0].client.send_text(&group, "during 0"),
+        founders[1].client.send_text(&group, "during 1"),
+        founders[2].client.send_text(&group, "during 2"),
+        founders[3].client.send_text(&group, "during 3"),
+        founders[4].client.send_text(&group, "during 4"),
+    );
+    for sent in [s0, s1, s2, s3, s4] {
+        sent.unwrap();
+    }
+    for (result, adder, newcomer) in [(a, 0, &to_first), (b, 2, &to_second)] {
+        if let Err(err) = result {
+            assert_eq!(err.code(), "group.commit_raced", "{err}");
+            founders[adder]
+                .client
+                .add_members(&group, newcomer)
+                .await
+                .unwrap();
+        }
+    }
+    for p in &people {
+        p.client.sync().await.unwrap();
+    }
+    let epoch = founders[0].client.epoch(&group).await.unwrap();
+    for p in founders {
+        assert_eq!(p.client.epoch(&group).await.unwrap(), epoch, "no fork");
+        assert_eq!(member_inboxes(p, &group).await.len(), 7);
+        let mut during: Vec<String> = p
+            .client
+            .messages(&group)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .filter(|t| t.starts_with("during"))
+            .collect();
+        during.sort();
+        assert_eq!(
+            during,
+            (0..5).map(|i| format!("during {i}")).collect::<Vec<_>>(),
+            "each once"
+        );
+    }
+}
