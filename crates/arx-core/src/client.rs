@@ -117,6 +117,15 @@ impl Client {
         })
     }
 
+    /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock at the start (waiting
+    /// under the busy timeout), so a transaction that reads MLS state and then writes cannot
+    /// fail with SQLITE_BUSY when another operation of this client committed in between.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, CoreError> {
+        Ok(self.db.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// The node's id and public key (asked once; a node keeps its key across restarts).
     pub(crate) async fn node(&self) -> Result<NodeIdentity, CoreError> {
         self.node
@@ -261,7 +270,7 @@ impl Client {
     async fn new_key_package(&self, inbox_id: &InboxId) -> Result<Vec<u8>, CoreError> {
         let signer = mls::mls_signer(&self.installation);
         let credential = mls::credential(inbox_id, &self.installation);
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         let message = {
             let provider = MlsProvider::new(&mut tx);
             let bundle = KeyPackage::builder()

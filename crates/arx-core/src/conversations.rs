@@ -190,7 +190,7 @@ impl Client {
         rand::thread_rng().fill_bytes(&mut group_id);
         let signer = mls::mls_signer(&self.installation);
         let now = crate::client::now_ns();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (commit, welcome) = {
             let provider = MlsProvider::new(&mut tx);
             let config = MlsGroupCreateConfig::builder()
@@ -248,7 +248,7 @@ impl Client {
                 ));
             }
             let published = self.transport.publish(batch).await;
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.write_tx().await?;
             {
                 let provider = MlsProvider::new(&mut tx);
                 let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(&group_id))
@@ -343,7 +343,7 @@ impl Client {
         };
         let signer = mls::mls_signer(&self.installation);
         let now = crate::client::now_ns();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mls_message = {
             let provider = MlsProvider::new(&mut tx);
             let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
@@ -509,7 +509,7 @@ impl Client {
     }
 
     async fn advance(&self, topic: &Topic, env: &OriginatorEnvelope) -> Result<(), CoreError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         advance_cursor(&mut tx, topic, env).await?;
         tx.commit().await?;
         Ok(())
@@ -532,7 +532,7 @@ impl Client {
         let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
             return Err(CoreError::Mls("not a Welcome".into()));
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         let staged = {
             let provider = MlsProvider::new(&mut tx);
             StagedWelcome::new_from_welcome(&provider, &join_config(), welcome, None)
@@ -602,7 +602,7 @@ impl Client {
         summary: &mut SyncSummary,
     ) -> Result<Applied, CoreError> {
         let hash = client_envelope_hash(&env.client_envelope);
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         /// payload hash, welcome, welcome targets
         type PendingRow = (Vec<u8>, Option<Vec<u8>>, Vec<u8>);
         let pending: Option<PendingRow> = sqlx::query_as(
@@ -942,7 +942,7 @@ impl Client {
             self.sync_group(node, group_id, &mut summary).await?;
         }
         let signer = mls::mls_signer(&self.installation);
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (commit, welcome) = {
             let provider = MlsProvider::new(&mut tx);
             let mut group = load_group(&provider, group_id)?;
@@ -985,7 +985,7 @@ impl Client {
         tx.commit().await?;
 
         if let Err(err) = self.transport.publish(vec![commit_env]).await {
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.write_tx().await?;
             {
                 let provider = MlsProvider::new(&mut tx);
                 load_group(&provider, group_id)?
@@ -1135,7 +1135,7 @@ impl Client {
     ) -> Result<(), CoreError> {
         let signer = mls::mls_signer(&self.installation);
         let now = crate::client::now_ns();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         {
             let provider = MlsProvider::new(&mut tx);
             let config = MlsGroupCreateConfig::builder()
@@ -1169,7 +1169,7 @@ impl Client {
 
     /// Forgets a group this installation created but that lost (MLS state, row, cursors).
     async fn drop_local_group(&self, group_id: &[u8]) -> Result<(), CoreError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.write_tx().await?;
         {
             let provider = MlsProvider::new(&mut tx);
             if let Some(mut group) =
