@@ -679,17 +679,7 @@ impl Client {
         // Another member's commit came before ours: ours loses and is dropped.
         let raced = pending.is_some() && message.content_type() == ContentType::Commit;
         if raced {
-            {
-                let provider = MlsProvider::new(&mut tx);
-                let mut group = load_group(&provider, group_id)?;
-                group
-                    .clear_pending_commit(provider.storage())
-                    .map_err(mls_err)?;
-            }
-            sqlx::query("DELETE FROM pending_commits WHERE group_id = $1")
-                .bind(group_id)
-                .execute(&mut *tx)
-                .await?;
+            drop_pending_commit(&mut tx, group_id).await?;
         }
         let done = Applied {
             raced,
@@ -986,16 +976,7 @@ impl Client {
 
         if let Err(err) = self.transport.publish(vec![commit_env]).await {
             let mut tx = self.write_tx().await?;
-            {
-                let provider = MlsProvider::new(&mut tx);
-                load_group(&provider, group_id)?
-                    .clear_pending_commit(provider.storage())
-                    .map_err(mls_err)?;
-            }
-            sqlx::query("DELETE FROM pending_commits WHERE group_id = $1")
-                .bind(group_id)
-                .execute(&mut *tx)
-                .await?;
+            drop_pending_commit(&mut tx, group_id).await?;
             tx.commit().await?;
             return Err(err);
         }
@@ -1282,6 +1263,24 @@ struct Applied {
     raced: bool,
     /// An own commit was merged: its welcome and the installations it goes to.
     welcome: Option<(Vec<u8>, Vec<InstallationKey>)>,
+}
+
+/// Forgets this installation's pending commit of a group (it lost, or was never accepted).
+async fn drop_pending_commit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    group_id: &[u8],
+) -> Result<(), CoreError> {
+    {
+        let provider = MlsProvider::new(tx);
+        load_group(&provider, group_id)?
+            .clear_pending_commit(provider.storage())
+            .map_err(mls_err)?;
+    }
+    sqlx::query("DELETE FROM pending_commits WHERE group_id = $1")
+        .bind(group_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 fn load_group(provider: &MlsProvider<'_>, group_id: &[u8]) -> Result<MlsGroup, CoreError> {
