@@ -188,87 +188,24 @@ impl Client {
 
         let mut group_id = vec![0u8; 16];
         rand::thread_rng().fill_bytes(&mut group_id);
-        let signer = mls::mls_signer(&self.installation);
-        let now = crate::client::now_ns();
-        let mut tx = self.write_tx().await?;
-        let (commit, welcome) = {
-            let provider = MlsProvider::new(&mut tx);
-            let config = MlsGroupCreateConfig::builder()
-                .ciphersuite(mls::CIPHERSUITE)
-                .use_ratchet_tree_extension(true)
-                .max_past_epochs(MAX_PAST_EPOCHS)
-                .build();
-            let mut group = MlsGroup::new_with_group_id(
-                &provider,
-                &signer,
-                &config,
-                GroupId::from_slice(&group_id),
-                mls::credential(&me, &self.installation),
+        self.create_local_group(&me, &group_id, name, None).await?;
+        if !key_packages.is_empty() {
+            // Nobody else can commit to a group id only this installation knows, so there is
+            // nothing to sync first; the welcome leaves once the commit's echo is merged.
+            let targets: Vec<InstallationKey> = key_packages.iter().map(|(k, _)| *k).collect();
+            let kps: Vec<KeyPackage> = key_packages.into_iter().map(|(_, kp)| kp).collect();
+            self.commit_inner(
+                &node,
+                &group_id,
+                targets,
+                false,
+                |group, provider, signer| {
+                    let (commit, welcome, _) =
+                        group.add_members(provider, signer, &kps).map_err(mls_err)?;
+                    Ok((commit, Some(welcome)))
+                },
             )
-            .map_err(mls_err)?;
-            if key_packages.is_empty() {
-                (None, None)
-            } else {
-                let kps: Vec<KeyPackage> = key_packages.iter().map(|(_, kp)| kp.clone()).collect();
-                let (commit, welcome, _) = group
-                    .add_members(&provider, &signer, &kps)
-                    .map_err(mls_err)?;
-                (
-                    Some(commit.tls_serialize_detached().map_err(mls_err)?),
-                    Some(welcome.tls_serialize_detached().map_err(mls_err)?),
-                )
-            }
-        };
-        sqlx::query(
-            "INSERT INTO conversations (group_id, kind, name, created_at_ns, joined_epoch, \
-             last_activity_ns) VALUES ($1, 'group', $2, $3, 0, $3)",
-        )
-        .bind(&group_id)
-        .bind(name)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-
-        if let (Some(commit), Some(welcome)) = (commit, welcome) {
-            let topic = Topic::group(&group_id)?;
-            let commit_env = envelope(
-                topic,
-                Payload::GroupMessage(GroupMessage {
-                    mls_message: commit,
-                }),
-            );
-            let mut batch = vec![commit_env.clone()];
-            for (key, _) in &key_packages {
-                batch.push(envelope(
-                    Topic::welcomes(key),
-                    Payload::Welcome(Welcome {
-                        mls_message: welcome.clone(),
-                    }),
-                ));
-            }
-            let published = self.transport.publish(batch).await;
-            let mut tx = self.write_tx().await?;
-            {
-                let provider = MlsProvider::new(&mut tx);
-                let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(&group_id))
-                    .map_err(mls_err)?
-                    .ok_or_else(|| CoreError::Mls("group vanished".into()))?;
-                match &published {
-                    Ok(_) => group.merge_pending_commit(&provider).map_err(mls_err)?,
-                    Err(_) => group
-                        .clear_pending_commit(provider.storage())
-                        .map_err(mls_err)?,
-                }
-            }
-            if published.is_ok() {
-                sqlx::query("INSERT INTO own_commits (payload_hash) VALUES ($1)")
-                    .bind(client_envelope_hash(&commit_env).as_slice())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            published?;
+            .await?;
         }
         Ok(CreatedGroup { group_id, failed })
     }
