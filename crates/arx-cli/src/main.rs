@@ -220,6 +220,7 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
             Ok(json!({ "removed": inboxes.len() }))
         }
         Command::Group(GroupCommand::Members { conversation }) => {
+            client.sync().await?;
             let members = client.members(&conversation_id(conversation)?).await?;
             Ok(json!({
                 "members": members.iter().map(|(inbox, key)| format!("{inbox} {key}")).collect::<Vec<_>>(),

@@ -6,6 +6,7 @@
 //! inbox.
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     str::FromStr,
     sync::Arc,
@@ -50,6 +51,8 @@ pub struct Client {
     pub(crate) transport: Arc<dyn Transport>,
     /// The node's identity, asked once per client: every envelope is verified against it.
     node: tokio::sync::OnceCell<NodeIdentity>,
+    /// One lock per group: its sync and its intents run one at a time (one commit in flight).
+    pub(crate) group_locks: std::sync::Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 pub(crate) fn now_ns() -> i64 {
@@ -114,6 +117,7 @@ impl Client {
             installation,
             transport,
             node: tokio::sync::OnceCell::new(),
+            group_locks: std::sync::Mutex::default(),
         })
     }
 

@@ -8,16 +8,14 @@ use arx_identity::{
     client_envelope_hash, verify_originator_envelope, InboxId, InstallationKey, Topic,
 };
 use arx_proto::{
-    client_envelope::Payload, ClientEnvelope, Cursor, EncodedContent, GroupMessage,
-    OriginatorEnvelope, QueryRequest, TextContent, TopicCursor, Welcome,
+    client_envelope::Payload, ClientEnvelope, Cursor, EncodedContent, OriginatorEnvelope,
+    QueryRequest, TextContent, TopicCursor,
 };
 use openmls::prelude::{
-    tls_codec::{Deserialize as _, Serialize as _},
-    BasicCredential, ContentType, Credential, GroupId, KeyPackage, LeafNodeIndex, MlsGroup,
-    MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
+    tls_codec::Deserialize as _, BasicCredential, ContentType, Credential, GroupId, KeyPackage,
+    MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn,
     ProcessedMessageContent, ProtocolMessage, ProtocolVersion, Sender, StagedWelcome,
 };
-use openmls_basic_credential::SignatureKeyPair;
 use openmls_traits::OpenMlsProvider;
 use prost::Message;
 use rand::RngCore;
@@ -25,6 +23,10 @@ use rand::RngCore;
 use crate::{
     client::Client,
     error::CoreError,
+    intents::{
+        clear_pending_commit, data_message, fail_intent, inboxes_data, message_data, retry_intent,
+        IntentKind, IntentState,
+    },
     mls::{self, MlsProvider},
     transport::NodeIdentity,
 };
@@ -33,6 +35,8 @@ use crate::{
 pub const TEXT_TYPE: &str = "arx.text/1";
 /// Epochs back from which late application messages can still be decrypted.
 const MAX_PAST_EPOCHS: usize = 5;
+/// Longest text message accepted, in bytes of UTF-8.
+pub const MAX_TEXT_BYTES: usize = 32 * 1024;
 
 /// A conversation as listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,11 +105,11 @@ fn join_config() -> MlsGroupJoinConfig {
         .build()
 }
 
-fn mls_err(e: impl std::fmt::Display) -> CoreError {
+pub(crate) fn mls_err(e: impl std::fmt::Display) -> CoreError {
     CoreError::Mls(e.to_string())
 }
 
-fn envelope(topic: Topic, payload: Payload) -> Vec<u8> {
+pub(crate) fn envelope(topic: Topic, payload: Payload) -> Vec<u8> {
     ClientEnvelope {
         topic: Some(topic.to_proto()),
         payload: Some(payload),
@@ -131,7 +135,7 @@ fn decode_payload(env: &OriginatorEnvelope) -> Result<Payload, CoreError> {
 }
 
 /// The inbox a leaf's credential names.
-fn credential_inbox(credential: &Credential) -> Result<InboxId, CoreError> {
+pub(crate) fn credential_inbox(credential: &Credential) -> Result<InboxId, CoreError> {
     let basic = BasicCredential::try_from(credential.clone()).map_err(mls_err)?;
     Ok(InboxId::from_slice(basic.identity())?)
 }
@@ -173,45 +177,26 @@ impl Client {
     ) -> Result<CreatedGroup, CoreError> {
         let me = self.inbox(self.registration().await?)?;
         let node = self.node().await?;
-        let mut wanted: Vec<(InboxId, InstallationKey)> = Vec::new();
-        let mut inboxes = vec![me];
-        inboxes.extend(members.iter().filter(|m| **m != me));
-        for inbox in inboxes {
-            let state = self.association_state_from(&node, &inbox).await?;
-            for key in state.installations() {
-                if key != self.installation_key() {
-                    wanted.push((inbox, key));
-                }
-            }
-        }
-        let (key_packages, failed) = self.fetch_key_packages(&node, &wanted).await?;
-
         let mut group_id = vec![0u8; 16];
         rand::thread_rng().fill_bytes(&mut group_id);
         self.create_local_group(&me, &group_id, name, None).await?;
-        if !key_packages.is_empty() {
-            // Nobody else can commit to a group id only this installation knows, so there is
-            // nothing to sync first; the welcome leaves once the commit's echo is merged.
-            let targets: Vec<InstallationKey> = key_packages.iter().map(|(k, _)| *k).collect();
-            let kps: Vec<KeyPackage> = key_packages.into_iter().map(|(_, kp)| kp).collect();
-            self.commit_inner(
+        // Nobody else can commit to a group id only this installation knows; the welcome
+        // leaves once the creation commit's echo is merged.
+        let mut inboxes = vec![me];
+        inboxes.extend(members.iter().filter(|m| **m != me));
+        let failed = self
+            .run_intent(
                 &node,
                 &group_id,
-                targets,
-                false,
-                |group, provider, signer| {
-                    let (commit, welcome, _) =
-                        group.add_members(provider, signer, &kps).map_err(mls_err)?;
-                    Ok((commit, Some(welcome)))
-                },
+                IntentKind::AddMembers,
+                &inboxes_data(&inboxes),
             )
             .await?;
-        }
         Ok(CreatedGroup { group_id, failed })
     }
 
     /// The valid key package of each wanted installation, and the reasons for the others.
-    async fn fetch_key_packages(
+    pub(crate) async fn fetch_key_packages(
         &self,
         node: &NodeIdentity,
         wanted: &[(InboxId, InstallationKey)],
@@ -265,37 +250,51 @@ impl Client {
         Ok((good, failed))
     }
 
-    /// Sends a text message; returns its id. The message is stored as `sending` first, then
-    /// `sent` (or `failed` with the error returned).
+    /// Sends a text message and waits for the attempt; returns its id. The message is stored
+    /// as `sending`, then becomes `sent` when the node has it (or `failed`, with the error
+    /// returned; a later sync sends it again when the error was retryable).
     pub async fn send_text(&self, group_id: &[u8], text: &str) -> Result<i64, CoreError> {
+        let id = self.queue_text(group_id, text, false).await?;
+        let node = self.node().await?;
+        self.process_group(&node, group_id, &mut SyncSummary::default())
+            .await?;
+        match self.intent_of_message(id).await? {
+            IntentState::Failed { code, message } => Err(CoreError::IntentFailed { code, message }),
+            _ => Ok(id),
+        }
+    }
+
+    /// Stores a text message as `sending` with its intent, without sending it yet (the next
+    /// run of the group's intents sends it). Returns its id.
+    pub async fn queue_text(
+        &self,
+        group_id: &[u8],
+        text: &str,
+        markdown: bool,
+    ) -> Result<i64, CoreError> {
         let me = self.inbox(self.registration().await?)?;
-        let content = EncodedContent {
-            type_id: TEXT_TYPE.into(),
-            content: TextContent {
-                text: text.into(),
-                markdown: false,
-            }
-            .encode_to_vec(),
-            fallback: text.into(),
-        };
-        let signer = mls::mls_signer(&self.installation);
+        if text.trim().is_empty() {
+            return Err(CoreError::InvalidInput("an empty message".into()));
+        }
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(CoreError::InvalidInput(format!(
+                "a message of {} bytes (at most {MAX_TEXT_BYTES})",
+                text.len()
+            )));
+        }
+        if !self.has_conversation(group_id).await? {
+            return Err(CoreError::InvalidInput("no such conversation".into()));
+        }
+        let content = TextContent {
+            text: text.into(),
+            markdown,
+        }
+        .encode_to_vec();
         let now = crate::client::now_ns();
+        // Until its first attempt is prepared, the message's hash is a random placeholder.
+        let mut placeholder = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut placeholder);
         let mut tx = self.write_tx().await?;
-        let mls_message = {
-            let provider = MlsProvider::new(&mut tx);
-            let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
-                .map_err(mls_err)?
-                .ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))?;
-            group
-                .create_message(&provider, &signer, &content.encode_to_vec())
-                .map_err(mls_err)?
-                .tls_serialize_detached()
-                .map_err(mls_err)?
-        };
-        let env = envelope(
-            Topic::group(group_id)?,
-            Payload::GroupMessage(GroupMessage { mls_message }),
-        );
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, content, \
              fallback, sent_at_ns, payload_hash, delivery) \
@@ -304,11 +303,11 @@ impl Client {
         .bind(group_id)
         .bind(me.as_bytes().as_slice())
         .bind(self.installation_key().as_bytes().as_slice())
-        .bind(&content.type_id)
-        .bind(&content.content)
-        .bind(&content.fallback)
+        .bind(TEXT_TYPE)
+        .bind(&content)
+        .bind(text)
         .bind(now)
-        .bind(client_envelope_hash(&env).as_slice())
+        .bind(placeholder.as_slice())
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query("UPDATE conversations SET last_activity_ns = $1 WHERE group_id = $2")
@@ -316,29 +315,40 @@ impl Client {
             .bind(group_id)
             .execute(&mut *tx)
             .await?;
+        Self::insert_intent(&mut tx, group_id, IntentKind::Message, &message_data(id)).await?;
         tx.commit().await?;
+        Ok(id)
+    }
 
-        match self.transport.publish(vec![env]).await {
-            Ok(published) => {
-                let first = published.first();
-                sqlx::query(
-                    "UPDATE messages SET delivery = 'sent', originator_id = $1, sequence_id = $2 \
-                     WHERE id = $3",
-                )
-                .bind(first.map(|e| i64::from(e.originator_id)))
-                .bind(first.and_then(|e| i64::try_from(e.sequence_id).ok()))
-                .bind(id)
-                .execute(&self.db)
+    /// Where the intent of own message `id` is.
+    async fn intent_of_message(&self, id: i64) -> Result<IntentState, CoreError> {
+        let intent: i64 =
+            sqlx::query_scalar("SELECT id FROM intents WHERE kind = 'message' AND data = $1")
+                .bind(message_data(id))
+                .fetch_one(&self.db)
                 .await?;
-                Ok(id)
-            }
-            Err(err) => {
-                sqlx::query("UPDATE messages SET delivery = 'failed' WHERE id = $1")
-                    .bind(id)
-                    .execute(&self.db)
-                    .await?;
-                Err(err)
-            }
+        self.intent_state(intent).await
+    }
+
+    /// Records an intent, runs the group's intents, and reports how this one ended: for an add,
+    /// the installations it could not reach.
+    async fn run_intent(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        kind: IntentKind,
+        data: &[u8],
+    ) -> Result<Vec<(InstallationKey, String)>, CoreError> {
+        let mut tx = self.write_tx().await?;
+        let id = Self::insert_intent(&mut tx, group_id, kind, data).await?;
+        tx.commit().await?;
+        let mut reports = self
+            .process_group(node, group_id, &mut SyncSummary::default())
+            .await?;
+        match self.intent_state(id).await? {
+            IntentState::Committed => Ok(reports.remove(&id).unwrap_or_default()),
+            IntentState::Failed { code, message } => Err(CoreError::IntentFailed { code, message }),
+            IntentState::ToPublish | IntentState::Published => Err(CoreError::CommitInFlight),
         }
     }
 
@@ -401,46 +411,29 @@ impl Client {
             .fetch_all(&self.db)
             .await?;
         for group_id in groups {
-            self.sync_group(&node, &group_id, &mut summary).await?;
+            self.process_group(&node, &group_id, &mut summary).await?;
         }
         Ok(summary)
     }
 
-    /// Reads one group's new envelopes in order; then sends the welcome of an own commit that
-    /// was merged. Returns whether an own pending commit lost a race to another commit.
-    pub(crate) async fn sync_group(
+    /// Reads one group's new envelopes in order, applying each in its own transaction. The
+    /// caller holds the group's lock.
+    pub(crate) async fn sync_group_locked(
         &self,
         node: &NodeIdentity,
         group_id: &[u8],
         summary: &mut SyncSummary,
-    ) -> Result<bool, CoreError> {
+    ) -> Result<(), CoreError> {
         let topic = Topic::group(group_id)?;
-        let mut raced = false;
         loop {
             let (page, more) = self.next_page(&topic).await?;
             for env in &page {
                 verify_originator_envelope(env, &node.public_key)?;
-                let applied = self
-                    .apply_group_envelope(node, group_id, &topic, env, summary)
+                self.apply_group_envelope(node, group_id, &topic, env, summary)
                     .await?;
-                raced |= applied.raced;
-                if let Some((welcome, targets)) = applied.welcome {
-                    let batch = targets
-                        .iter()
-                        .map(|key| {
-                            envelope(
-                                Topic::welcomes(key),
-                                Payload::Welcome(Welcome {
-                                    mls_message: welcome.clone(),
-                                }),
-                            )
-                        })
-                        .collect();
-                    self.transport.publish(batch).await?;
-                }
             }
             if !more {
-                return Ok(raced);
+                return Ok(());
             }
         }
     }
@@ -537,61 +530,33 @@ impl Client {
         topic: &Topic,
         env: &OriginatorEnvelope,
         summary: &mut SyncSummary,
-    ) -> Result<Applied, CoreError> {
+    ) -> Result<(), CoreError> {
         let hash = client_envelope_hash(&env.client_envelope);
         let mut tx = self.write_tx().await?;
-        /// payload hash, welcome, welcome targets
-        type PendingRow = (Vec<u8>, Option<Vec<u8>>, Vec<u8>);
-        let pending: Option<PendingRow> = sqlx::query_as(
-            "SELECT payload_hash, welcome, welcome_targets FROM pending_commits WHERE group_id = $1",
+        // The echo of an own attempt still in play.
+        let own: Option<(i64, String, Vec<u8>, Option<i64>)> = sqlx::query_as(
+            "SELECT id, kind, data, epoch FROM intents \
+             WHERE payload_hash = $1 AND state IN ('to_publish', 'published')",
         )
-        .bind(group_id)
+        .bind(hash.as_slice())
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some((pending_hash, welcome, targets)) = &pending {
-            if pending_hash.as_slice() == hash.as_slice() {
-                // Our commit is the next one the node ordered: it wins; merge it.
-                {
-                    let provider = MlsProvider::new(&mut tx);
-                    let mut group = load_group(&provider, group_id)?;
-                    group.merge_pending_commit(&provider).map_err(mls_err)?;
-                }
-                sqlx::query("DELETE FROM pending_commits WHERE group_id = $1")
-                    .bind(group_id)
-                    .execute(&mut *tx)
-                    .await?;
-                summary.commits += 1;
-                advance_cursor(&mut tx, topic, env).await?;
-                tx.commit().await?;
-                let targets = targets
-                    .chunks(32)
-                    .map(InstallationKey::from_slice)
-                    .collect::<Result<Vec<_>, _>>()?;
-                return Ok(Applied {
-                    raced: false,
-                    welcome: welcome.clone().map(|w| (w, targets)),
-                });
-            }
+        if let Some((intent, kind, data, epoch)) = own {
+            self.apply_own_echo(&mut tx, group_id, env, intent, &kind, &data, epoch, summary)
+                .await?;
+            advance_cursor(&mut tx, topic, env).await?;
+            tx.commit().await?;
+            return Ok(());
         }
-        let own_commit: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM own_commits WHERE payload_hash = $1")
+        let superseded: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM own_payloads WHERE payload_hash = $1")
                 .bind(hash.as_slice())
                 .fetch_optional(&mut *tx)
                 .await?;
-        let own_message = sqlx::query(
-            "UPDATE messages SET delivery = 'sent', originator_id = $1, sequence_id = $2 \
-             WHERE payload_hash = $3",
-        )
-        .bind(i64::from(env.originator_id))
-        .bind(i64::try_from(env.sequence_id).map_err(mls_err)?)
-        .bind(hash.as_slice())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if own_commit.is_some() || own_message > 0 {
+        if superseded.is_some() {
             advance_cursor(&mut tx, topic, env).await?;
             tx.commit().await?;
-            return Ok(Applied::default());
+            return Ok(());
         }
         let joined_epoch: i64 =
             sqlx::query_scalar("SELECT joined_epoch FROM conversations WHERE group_id = $1")
@@ -611,23 +576,45 @@ impl Client {
             summary.skipped += 1;
             advance_cursor(&mut tx, topic, env).await?;
             tx.commit().await?;
-            return Ok(Applied::default());
+            return Ok(());
         };
-        // Another member's commit came before ours: ours loses and is dropped.
-        let raced = pending.is_some() && message.content_type() == ContentType::Commit;
-        if raced {
-            drop_pending_commit(&mut tx, group_id).await?;
+        if message.content_type() == ContentType::Commit {
+            // Another member's commit came before ours: ours loses, and its intent is rebuilt
+            // on the epoch this commit makes (a DM's creation that lost is given up instead:
+            // its author joins the other side's DM).
+            let pending: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM intents WHERE group_id = $1 AND kind <> 'message' \
+                 AND state IN ('to_publish', 'published') AND payload IS NOT NULL",
+            )
+            .bind(group_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(intent) = pending {
+                let lost_dm_creation = {
+                    let provider = MlsProvider::new(&mut tx);
+                    let group = load_group(&provider, group_id)?;
+                    group.epoch().as_u64() == 0
+                };
+                clear_pending_commit(&mut tx, group_id)?;
+                if lost_dm_creation {
+                    fail_intent(
+                        &mut tx,
+                        intent,
+                        "dm.converging",
+                        "the other side created this DM first",
+                    )
+                    .await?;
+                } else {
+                    retry_intent(&mut tx, intent).await?;
+                }
+            }
         }
-        let done = Applied {
-            raced,
-            welcome: None,
-        };
         if i64::try_from(message.epoch().as_u64()).unwrap_or(i64::MAX) < joined_epoch {
             // Sent before this installation joined: not decryptable, not for it.
             summary.skipped += 1;
             advance_cursor(&mut tx, topic, env).await?;
             tx.commit().await?;
-            return Ok(done);
+            return Ok(());
         }
 
         let processed = {
@@ -635,21 +622,30 @@ impl Client {
             let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
                 .map_err(mls_err)?
                 .ok_or_else(|| CoreError::Mls("group state missing".into()))?;
-            match group.process_message(&provider, message) {
-                Ok(processed) => {
-                    let sender = match processed.sender() {
-                        Sender::Member(index) => group
-                            .members()
-                            .find(|m| m.index == *index)
-                            .map(|m| m.signature_key.clone()),
-                        _ => None,
-                    };
-                    let inbox = credential_inbox(processed.credential()).ok();
-                    Some((group, processed.into_content(), sender, inbox))
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "message could not be processed; skipped");
-                    None
+            if message.content_type() == ContentType::Application
+                && message.epoch() != group.epoch()
+            {
+                // Encrypted on an epoch a commit ordered before it has ended: every member
+                // drops it, and its sender encrypts it again on the current epoch.
+                tracing::debug!("application message from an ended epoch; skipped");
+                None
+            } else {
+                match group.process_message(&provider, message) {
+                    Ok(processed) => {
+                        let sender = match processed.sender() {
+                            Sender::Member(index) => group
+                                .members()
+                                .find(|m| m.index == *index)
+                                .map(|m| m.signature_key.clone()),
+                            _ => None,
+                        };
+                        let inbox = credential_inbox(processed.credential()).ok();
+                        Some((group, processed.into_content(), sender, inbox))
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "message could not be processed; skipped");
+                        None
+                    }
                 }
             }
         };
@@ -657,7 +653,7 @@ impl Client {
             summary.skipped += 1;
             advance_cursor(&mut tx, topic, env).await?;
             tx.commit().await?;
-            return Ok(done);
+            return Ok(());
         };
         match content {
             ProcessedMessageContent::ApplicationMessage(app) => {
@@ -665,7 +661,7 @@ impl Client {
                     summary.skipped += 1;
                     advance_cursor(&mut tx, topic, env).await?;
                     tx.commit().await?;
-                    return Ok(done);
+                    return Ok(());
                 };
                 let content =
                     EncodedContent::decode(app.into_bytes().as_slice()).unwrap_or(EncodedContent {
@@ -751,6 +747,7 @@ impl Client {
                             .merge_staged_commit(&provider, *staged)
                             .map_err(mls_err)?;
                         summary.commits += 1;
+                        crate::intents::fault_point("commit.applying");
                     }
                     Err(err) => {
                         tracing::warn!(code = %err.code(), "commit refused: {err}");
@@ -762,7 +759,66 @@ impl Client {
         }
         advance_cursor(&mut tx, topic, env).await?;
         tx.commit().await?;
-        Ok(done)
+        Ok(())
+    }
+
+    /// Applies the echo of an own attempt: a commit is merged (its welcome leaves after this
+    /// transaction); a message is delivered if the group is still on the epoch it was encrypted
+    /// for, and otherwise goes back to be encrypted again (members drop the stale copy).
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_own_echo(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        group_id: &[u8],
+        env: &OriginatorEnvelope,
+        intent: i64,
+        kind: &str,
+        data: &[u8],
+        epoch: Option<i64>,
+        summary: &mut SyncSummary,
+    ) -> Result<(), CoreError> {
+        let (current, pending) = {
+            let provider = MlsProvider::new(tx);
+            let group = load_group(&provider, group_id)?;
+            (
+                i64::try_from(group.epoch().as_u64()).map_err(mls_err)?,
+                group.pending_commit().is_some(),
+            )
+        };
+        if epoch != Some(current) {
+            retry_intent(tx, intent).await?;
+            return Ok(());
+        }
+        if kind == IntentKind::Message.as_str() {
+            sqlx::query(
+                "UPDATE messages SET delivery = 'sent', originator_id = $1, sequence_id = $2 \
+                 WHERE id = $3",
+            )
+            .bind(i64::from(env.originator_id))
+            .bind(i64::try_from(env.sequence_id).map_err(mls_err)?)
+            .bind(data_message(data)?)
+            .execute(&mut **tx)
+            .await?;
+        } else if pending {
+            {
+                let provider = MlsProvider::new(tx);
+                let mut group = load_group(&provider, group_id)?;
+                group.merge_pending_commit(&provider).map_err(mls_err)?;
+            }
+            summary.commits += 1;
+            crate::intents::fault_point("commit.applying");
+        } else {
+            retry_intent(tx, intent).await?;
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE intents SET state = 'committed' \
+             WHERE id = $1 AND state IN ('to_publish', 'published')",
+        )
+        .bind(intent)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 
     /// Adds every installation of `members` to the group. Returns installations that could not
@@ -773,35 +829,15 @@ impl Client {
         members: &[InboxId],
     ) -> Result<Vec<(InstallationKey, String)>, CoreError> {
         self.inbox(self.registration().await?)?;
+        self.check_membership_change(group_id, members).await?;
         let node = self.node().await?;
-        let present: Vec<InstallationKey> = self
-            .members(group_id)
-            .await?
-            .into_iter()
-            .map(|(_, k)| k)
-            .collect();
-        let mut wanted = Vec::new();
-        for inbox in members {
-            let state = self.association_state_from(&node, inbox).await?;
-            for key in state.installations() {
-                if !present.contains(&key) {
-                    wanted.push((*inbox, key));
-                }
-            }
-        }
-        let (key_packages, failed) = self.fetch_key_packages(&node, &wanted).await?;
-        if key_packages.is_empty() {
-            return Ok(failed);
-        }
-        let targets: Vec<InstallationKey> = key_packages.iter().map(|(k, _)| *k).collect();
-        let kps: Vec<KeyPackage> = key_packages.into_iter().map(|(_, kp)| kp).collect();
-        self.commit(&node, group_id, targets, |group, provider, signer| {
-            let (commit, welcome, _) =
-                group.add_members(provider, signer, &kps).map_err(mls_err)?;
-            Ok((commit, Some(welcome)))
-        })
-        .await?;
-        Ok(failed)
+        self.run_intent(
+            &node,
+            group_id,
+            IntentKind::AddMembers,
+            &inboxes_data(members),
+        )
+        .await
     }
 
     /// Removes every installation of `members` from the group; from the next epoch on they
@@ -812,114 +848,43 @@ impl Client {
         members: &[InboxId],
     ) -> Result<(), CoreError> {
         self.inbox(self.registration().await?)?;
+        self.check_membership_change(group_id, members).await?;
+        let present: Vec<InboxId> = self
+            .members(group_id)
+            .await?
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+        if !members.iter().any(|m| present.contains(m)) {
+            return Err(CoreError::InvalidInput("none of them is a member".into()));
+        }
         let node = self.node().await?;
-        self.commit(&node, group_id, Vec::new(), |group, provider, signer| {
-            let leaves: Vec<LeafNodeIndex> = group
-                .members()
-                .filter(|m| credential_inbox(&m.credential).is_ok_and(|i| members.contains(&i)))
-                .map(|m| m.index)
-                .collect();
-            if leaves.is_empty() {
-                return Err(CoreError::InvalidInput("none of them is a member".into()));
-            }
-            let (commit, _, _) = group
-                .remove_members(provider, signer, &leaves)
-                .map_err(mls_err)?;
-            Ok((commit, None))
-        })
-        .await
+        self.run_intent(
+            &node,
+            group_id,
+            IntentKind::RemoveMembers,
+            &inboxes_data(members),
+        )
+        .await?;
+        Ok(())
     }
 
-    /// Builds a commit on the current epoch (after syncing the group), publishes it, and reads
-    /// the group until its echo is merged or another commit wins (`group.commit_raced`).
-    async fn commit<F>(
+    /// Refuses membership changes this installation may not ask for.
+    async fn check_membership_change(
         &self,
-        node: &NodeIdentity,
         group_id: &[u8],
-        welcome_targets: Vec<InstallationKey>,
-        build: F,
-    ) -> Result<(), CoreError>
-    where
-        F: BuildCommit,
-    {
+        members: &[InboxId],
+    ) -> Result<(), CoreError> {
+        if members.is_empty() {
+            return Err(CoreError::InvalidInput("no members given".into()));
+        }
+        if !self.has_conversation(group_id).await? {
+            return Err(CoreError::InvalidInput("no such conversation".into()));
+        }
         if self.is_dm(group_id).await? {
             return Err(CoreError::InvalidInput(
                 "a DM's members cannot change".into(),
             ));
-        }
-        self.commit_inner(node, group_id, welcome_targets, true, build)
-            .await
-    }
-
-    /// [`Client::commit`], optionally without syncing the group first (a DM's creation commit
-    /// must be judged by the first commit on its topic, whoever built theirs first).
-    async fn commit_inner<F>(
-        &self,
-        node: &NodeIdentity,
-        group_id: &[u8],
-        welcome_targets: Vec<InstallationKey>,
-        presync: bool,
-        build: F,
-    ) -> Result<(), CoreError>
-    where
-        F: BuildCommit,
-    {
-        let mut summary = SyncSummary::default();
-        if presync {
-            self.sync_group(node, group_id, &mut summary).await?;
-        }
-        let signer = mls::mls_signer(&self.installation);
-        let mut tx = self.write_tx().await?;
-        let (commit, welcome) = {
-            let provider = MlsProvider::new(&mut tx);
-            let mut group = load_group(&provider, group_id)?;
-            if group.pending_commit().is_some() {
-                return Err(CoreError::CommitInFlight);
-            }
-            let (commit, welcome) = build(&mut group, &provider, &signer)?;
-            (
-                commit.tls_serialize_detached().map_err(mls_err)?,
-                welcome
-                    .map(|w| w.tls_serialize_detached())
-                    .transpose()
-                    .map_err(mls_err)?,
-            )
-        };
-        let commit_env = envelope(
-            Topic::group(group_id)?,
-            Payload::GroupMessage(GroupMessage {
-                mls_message: commit,
-            }),
-        );
-        let hash = client_envelope_hash(&commit_env);
-        let targets: Vec<u8> = welcome_targets
-            .iter()
-            .flat_map(|k| k.as_bytes().to_vec())
-            .collect();
-        sqlx::query(
-            "INSERT INTO pending_commits (group_id, payload_hash, welcome, welcome_targets)              VALUES ($1, $2, $3, $4)",
-        )
-        .bind(group_id)
-        .bind(hash.as_slice())
-        .bind(welcome)
-        .bind(targets)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO own_commits (payload_hash) VALUES ($1)")
-            .bind(hash.as_slice())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-
-        if let Err(err) = self.transport.publish(vec![commit_env]).await {
-            let mut tx = self.write_tx().await?;
-            drop_pending_commit(&mut tx, group_id).await?;
-            tx.commit().await?;
-            return Err(err);
-        }
-        let raced = self.sync_group(node, group_id, &mut summary).await?;
-        if raced {
-            return Err(CoreError::CommitRaced);
         }
         Ok(())
     }
@@ -990,24 +955,17 @@ impl Client {
         }
         self.create_local_group(&me, &group_id, None, Some(peer))
             .await?;
-        let targets: Vec<InstallationKey> = key_packages.iter().map(|(k, _)| *k).collect();
-        let kps: Vec<KeyPackage> = key_packages.into_iter().map(|(_, kp)| kp).collect();
         let created = self
-            .commit_inner(
+            .run_intent(
                 &node,
                 &group_id,
-                targets,
-                false,
-                |group, provider, signer| {
-                    let (commit, welcome, _) =
-                        group.add_members(provider, signer, &kps).map_err(mls_err)?;
-                    Ok((commit, Some(welcome)))
-                },
+                IntentKind::AddMembers,
+                &inboxes_data(&[*peer, me]),
             )
             .await;
         match created {
-            Ok(()) => Ok(group_id),
-            Err(CoreError::CommitRaced) => {
+            Ok(_) => Ok(group_id),
+            Err(CoreError::IntentFailed { code, .. }) if code == "dm.converging" => {
                 // The other side's DM came first: drop ours and join theirs.
                 self.drop_local_group(&group_id).await?;
                 self.sync().await?;
@@ -1098,7 +1056,7 @@ impl Client {
             }
         }
         for sql in [
-            "DELETE FROM pending_commits WHERE group_id = $1",
+            "DELETE FROM intents WHERE group_id = $1",
             "DELETE FROM messages WHERE group_id = $1",
             "DELETE FROM conversations WHERE group_id = $1",
         ] {
@@ -1174,53 +1132,10 @@ impl Client {
     }
 }
 
-/// Builds a commit (and the welcome, when it adds members) on a loaded group.
-trait BuildCommit:
-    for<'a> FnOnce(
-    &mut MlsGroup,
-    &MlsProvider<'a>,
-    &SignatureKeyPair,
-) -> Result<(MlsMessageOut, Option<MlsMessageOut>), CoreError>
-{
-}
-
-impl<F> BuildCommit for F where
-    F: for<'a> FnOnce(
-        &mut MlsGroup,
-        &MlsProvider<'a>,
-        &SignatureKeyPair,
-    ) -> Result<(MlsMessageOut, Option<MlsMessageOut>), CoreError>
-{
-}
-
-/// What applying one envelope leaves to do.
-#[derive(Default)]
-struct Applied {
-    /// An own pending commit was dropped because another commit came first.
-    raced: bool,
-    /// An own commit was merged: its welcome and the installations it goes to.
-    welcome: Option<(Vec<u8>, Vec<InstallationKey>)>,
-}
-
-/// Forgets this installation's pending commit of a group (it lost, or was never accepted).
-async fn drop_pending_commit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+pub(crate) fn load_group(
+    provider: &MlsProvider<'_>,
     group_id: &[u8],
-) -> Result<(), CoreError> {
-    {
-        let provider = MlsProvider::new(tx);
-        load_group(&provider, group_id)?
-            .clear_pending_commit(provider.storage())
-            .map_err(mls_err)?;
-    }
-    sqlx::query("DELETE FROM pending_commits WHERE group_id = $1")
-        .bind(group_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-fn load_group(provider: &MlsProvider<'_>, group_id: &[u8]) -> Result<MlsGroup, CoreError> {
+) -> Result<MlsGroup, CoreError> {
     MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
         .map_err(mls_err)?
         .ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))

@@ -31,8 +31,8 @@ pub enum CoreError {
     Mls(String),
     #[error("{0} is not on ARX yet (no inbox belongs to this wallet)")]
     NotOnArx(String),
-    #[error("another member changed the group at the same time; try again")]
-    CommitRaced,
+    #[error("{message}")]
+    IntentFailed { code: String, message: String },
     #[error("a change to this group is still in flight; sync and try again")]
     CommitInFlight,
     #[error("the DM is being set up by both sides at once; try again in a moment")]
@@ -57,7 +57,7 @@ impl CoreError {
             Self::Wallet(_) => "wallet.signing_failed".into(),
             Self::Mls(_) => "mls.error".into(),
             Self::InvalidInput(_) => "input.invalid".into(),
-            Self::CommitRaced => "group.commit_raced".into(),
+            Self::IntentFailed { code, .. } => code.clone(),
             Self::DmConverging => "dm.converging".into(),
             Self::CommitInFlight => "group.commit_in_flight".into(),
             Self::NotOnArx(_) => "identity.not_on_arx".into(),
@@ -69,7 +69,8 @@ impl CoreError {
     pub fn retryable(&self) -> bool {
         match self {
             Self::NodeUnreachable { .. } | Self::Database(_) => true,
-            Self::CommitRaced | Self::CommitInFlight | Self::DmConverging => true,
+            Self::CommitInFlight | Self::DmConverging => true,
+            Self::IntentFailed { code, .. } => code == "dm.converging",
             Self::NodeRefused { retryable, .. } => *retryable,
             Self::Identity(e) => e.retryable(),
             _ => false,

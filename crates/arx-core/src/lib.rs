@@ -3,6 +3,7 @@
 pub mod client;
 pub mod conversations;
 pub mod error;
+pub mod intents;
 pub mod mls;
 pub mod stream;
 pub mod transport;
@@ -11,6 +12,7 @@ pub mod wallet;
 pub use client::{Client, Registration};
 pub use conversations::{Conversation, CreatedGroup, Delivery, StoredMessage, SyncSummary};
 pub use error::CoreError;
+pub use intents::IntentState;
 pub use stream::StreamEvent;
 pub use transport::{GrpcTransport, NodeIdentity, Transport};
 pub use wallet::{LocalWalletSigner, WalletSigner};

@@ -95,7 +95,7 @@ impl Client {
                             resubscribe = true;
                         }
                         TopicKind::GroupMessages => {
-                            self.sync_group(&node, topic.id(), &mut summary).await?;
+                            self.process_group(&node, topic.id(), &mut summary).await?;
                         }
                         _ => {}
                     }

@@ -1,0 +1,574 @@
+//! Intents: everything this installation publishes to a group (a message, adding or removing
+//! members) is first a durable row, then attempts built from that row.
+//!
+//! States move only forward, guarded in SQL: `to_publish → published → committed`, or
+//! `→ failed`. An attempt is prepared (MLS state and the intent's payload written in one
+//! transaction), published, and recognized by its payload hash when its echo is read back in
+//! topic order. A commit that loses to another member's commit, or a message echoed in an older
+//! epoch than the group is in by then, goes back to `to_publish` and is rebuilt on the current
+//! epoch, at most [`MAX_ATTEMPTS`] times. One commit is in flight per group: intents after it
+//! wait for its echo. After a crash at any point, the next run of the group's intents (every
+//! sync does one) finds each intent where it was and completes it exactly once.
+
+use std::{collections::HashMap, sync::OnceLock, time::Duration};
+
+use arx_identity::{client_envelope_hash, InboxId, InstallationKey, Topic};
+use arx_proto::{client_envelope::Payload, EncodedContent, GroupMessage, Welcome};
+use openmls::prelude::{tls_codec::Serialize as _, KeyPackage, LeafNodeIndex};
+use prost::Message as _;
+
+use crate::{
+    client::Client,
+    conversations::{credential_inbox, envelope, load_group, mls_err, SyncSummary},
+    error::CoreError,
+    mls::{self, MlsProvider},
+    transport::NodeIdentity,
+};
+
+/// Attempts an intent gets before it fails (each lost race or stale echo costs one).
+pub(crate) const MAX_ATTEMPTS: i64 = 5;
+
+/// What an intent asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IntentKind {
+    Message,
+    AddMembers,
+    RemoveMembers,
+}
+
+impl IntentKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Message => "message",
+            Self::AddMembers => "add_members",
+            Self::RemoveMembers => "remove_members",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, CoreError> {
+        match s {
+            "message" => Ok(Self::Message),
+            "add_members" => Ok(Self::AddMembers),
+            "remove_members" => Ok(Self::RemoveMembers),
+            other => Err(CoreError::Mls(format!("unknown intent kind {other}"))),
+        }
+    }
+}
+
+/// Where an intent is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntentState {
+    ToPublish,
+    Published,
+    Committed,
+    Failed { code: String, message: String },
+}
+
+/// Installations an add could not reach, with the reason, per intent built in a run.
+pub(crate) type AddReports = HashMap<i64, Vec<(InstallationKey, String)>>;
+
+/// An open intent as stored.
+struct OpenIntent {
+    id: i64,
+    kind: IntentKind,
+    data: Vec<u8>,
+    state: String,
+    payload: Option<Vec<u8>>,
+    epoch: Option<i64>,
+    attempts: i64,
+}
+
+/// A prepared attempt: the client envelope to publish.
+struct Prepared {
+    payload: Vec<u8>,
+    hash: [u8; 32],
+}
+
+pub(crate) fn inboxes_data(inboxes: &[InboxId]) -> Vec<u8> {
+    inboxes.iter().flat_map(|i| i.as_bytes().to_vec()).collect()
+}
+
+fn data_inboxes(data: &[u8]) -> Result<Vec<InboxId>, CoreError> {
+    data.chunks(32)
+        .map(|c| InboxId::from_slice(c).map_err(Into::into))
+        .collect()
+}
+
+pub(crate) fn message_data(message_id: i64) -> Vec<u8> {
+    message_id.to_be_bytes().to_vec()
+}
+
+pub(crate) fn data_message(data: &[u8]) -> Result<i64, CoreError> {
+    let bytes: [u8; 8] = data
+        .try_into()
+        .map_err(|_| CoreError::Mls("message intent without a message id".into()))?;
+    Ok(i64::from_be_bytes(bytes))
+}
+
+/// Fault injection for crash tests: when `ARX_FAULT_PAUSE_AT` names this point, the process
+/// says so on stderr and stops here for good, so a test can SIGKILL it at exactly this point.
+pub(crate) fn fault_point(name: &str) {
+    static AT: OnceLock<Option<String>> = OnceLock::new();
+    if AT
+        .get_or_init(|| std::env::var("ARX_FAULT_PAUSE_AT").ok())
+        .as_deref()
+        == Some(name)
+    {
+        eprintln!("arx: paused at fault point {name}");
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+}
+
+impl Client {
+    /// The lock that serializes one group's sync and intents.
+    pub(crate) fn group_lock(&self, group_id: &[u8]) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .group_locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(group_id.to_vec()).or_default().clone()
+    }
+
+    /// Records an intent (inside the caller's transaction).
+    pub(crate) async fn insert_intent(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        group_id: &[u8],
+        kind: IntentKind,
+        data: &[u8],
+    ) -> Result<i64, CoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO intents (group_id, kind, data, state, created_at_ns) \
+             VALUES ($1, $2, $3, 'to_publish', $4) RETURNING id",
+        )
+        .bind(group_id)
+        .bind(kind.as_str())
+        .bind(data)
+        .bind(crate::client::now_ns())
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    /// Where intent `id` is.
+    pub async fn intent_state(&self, id: i64) -> Result<IntentState, CoreError> {
+        let row: Option<(String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT state, error_code, error FROM intents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db)
+                .await?;
+        let (state, code, message) =
+            row.ok_or_else(|| CoreError::InvalidInput(format!("no intent {id}")))?;
+        Ok(match state.as_str() {
+            "to_publish" => IntentState::ToPublish,
+            "published" => IntentState::Published,
+            "committed" => IntentState::Committed,
+            _ => IntentState::Failed {
+                code: code.unwrap_or_else(|| "core.intent_failed".into()),
+                message: message.unwrap_or_default(),
+            },
+        })
+    }
+
+    /// Brings the group up to date, sends welcomes of merged own commits, and works through
+    /// its open intents in order until none is left to publish (or a commit waits for its
+    /// echo). Returns, per add intent built in this run, the installations it could not reach.
+    pub(crate) async fn process_group(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        summary: &mut SyncSummary,
+    ) -> Result<AddReports, CoreError> {
+        let lock = self.group_lock(group_id);
+        let _guard = lock.lock().await;
+        let mut reports = AddReports::new();
+        loop {
+            if self.may_read_group(group_id).await? {
+                self.sync_group_locked(node, group_id, summary).await?;
+            }
+            self.send_welcomes(group_id).await?;
+            let Some(intent) = self.next_intent(group_id).await? else {
+                return Ok(reports);
+            };
+            if intent.state == "published" {
+                // A commit the node accepted whose echo is not readable yet.
+                return Ok(reports);
+            }
+            self.attempt(node, group_id, intent, &mut reports).await?;
+        }
+    }
+
+    /// False only for a group this installation just created whose creation commit is not
+    /// prepared yet: whatever is on its topic then (another side's DM creation) must count as
+    /// a race once ours is pending, not be skipped before it.
+    async fn may_read_group(&self, group_id: &[u8]) -> Result<bool, CoreError> {
+        let mut conn = self.db.acquire().await?;
+        let provider = MlsProvider::new(&mut conn);
+        let group = load_group(&provider, group_id)?;
+        Ok(group.epoch().as_u64() > 0 || group.pending_commit().is_some())
+    }
+
+    async fn current_epoch(&self, group_id: &[u8]) -> Result<i64, CoreError> {
+        let mut conn = self.db.acquire().await?;
+        let provider = MlsProvider::new(&mut conn);
+        epoch_of(&load_group(&provider, group_id)?)
+    }
+
+    /// The first intent to act on: one to publish, or a commit still waiting for its echo.
+    async fn next_intent(&self, group_id: &[u8]) -> Result<Option<OpenIntent>, CoreError> {
+        type Row = (
+            i64,
+            String,
+            Vec<u8>,
+            String,
+            Option<Vec<u8>>,
+            Option<i64>,
+            i64,
+        );
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT id, kind, data, state, payload, epoch, attempts FROM intents \
+             WHERE group_id = $1 AND (state = 'to_publish' \
+             OR (state = 'published' AND kind <> 'message')) ORDER BY id LIMIT 1",
+        )
+        .bind(group_id)
+        .fetch_optional(&self.db)
+        .await?;
+        row.map(|(id, kind, data, state, payload, epoch, attempts)| {
+            Ok(OpenIntent {
+                id,
+                kind: IntentKind::parse(&kind)?,
+                data,
+                state,
+                payload,
+                epoch,
+                attempts,
+            })
+        })
+        .transpose()
+    }
+
+    /// One attempt of an intent: prepare (or reuse the prepared payload), publish, record.
+    async fn attempt(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        intent: OpenIntent,
+        reports: &mut AddReports,
+    ) -> Result<(), CoreError> {
+        // A message prepared before a crash or a failed publish is sent as it is while the
+        // group is still on its epoch; after a commit it is encrypted again. (A commit's
+        // prepared payload is cleared by whatever moves the epoch.)
+        let stale = intent.kind == IntentKind::Message
+            && intent.payload.is_some()
+            && intent.epoch != Some(self.current_epoch(group_id).await?);
+        let prepared = match intent.payload {
+            Some(payload) if !stale => Prepared {
+                hash: client_envelope_hash(&payload),
+                payload,
+            },
+            _ if intent.attempts >= MAX_ATTEMPTS => {
+                let mut tx = self.write_tx().await?;
+                fail_intent(
+                    &mut tx,
+                    intent.id,
+                    "group.gave_up",
+                    &format!(
+                        "gave up after {MAX_ATTEMPTS} attempts: the group kept changing under it"
+                    ),
+                )
+                .await?;
+                tx.commit().await?;
+                return Ok(());
+            }
+            _ => match self.prepare(node, group_id, &intent, reports).await? {
+                Some(prepared) => prepared,
+                None => return Ok(()),
+            },
+        };
+        fault_point("intent.prepared");
+        match self.transport.publish(vec![prepared.payload]).await {
+            Ok(published) => {
+                let mut tx = self.write_tx().await?;
+                sqlx::query(
+                    "UPDATE intents SET state = 'published' \
+                     WHERE id = $1 AND state = 'to_publish' AND payload_hash = $2",
+                )
+                .bind(intent.id)
+                .bind(prepared.hash.as_slice())
+                .execute(&mut *tx)
+                .await?;
+                if intent.kind == IntentKind::Message {
+                    let first = published.first();
+                    sqlx::query(
+                        "UPDATE messages SET delivery = 'sent', originator_id = $1, \
+                         sequence_id = $2 WHERE id = $3",
+                    )
+                    .bind(first.map(|e| i64::from(e.originator_id)))
+                    .bind(first.and_then(|e| i64::try_from(e.sequence_id).ok()))
+                    .bind(data_message(&intent.data)?)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                fault_point("intent.published");
+                Ok(())
+            }
+            Err(err) => {
+                let mut tx = self.write_tx().await?;
+                if err.retryable() {
+                    // The prepared payload stays; the next run publishes it again.
+                    if intent.kind == IntentKind::Message {
+                        sqlx::query("UPDATE messages SET delivery = 'failed' WHERE id = $1")
+                            .bind(data_message(&intent.data)?)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                } else {
+                    if intent.kind != IntentKind::Message {
+                        clear_pending_commit(&mut tx, group_id)?;
+                    }
+                    fail_intent(&mut tx, intent.id, &err.code(), &err.to_string()).await?;
+                }
+                tx.commit().await?;
+                Err(err)
+            }
+        }
+    }
+
+    /// Builds a new attempt on the current epoch and records it with the intent. `None` when
+    /// there is nothing left to do (the intent is then committed as it stands).
+    async fn prepare(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        intent: &OpenIntent,
+        reports: &mut AddReports,
+    ) -> Result<Option<Prepared>, CoreError> {
+        // Network work first, outside any transaction.
+        let key_packages = match intent.kind {
+            IntentKind::AddMembers => {
+                let present: Vec<InstallationKey> = self
+                    .members(group_id)
+                    .await?
+                    .into_iter()
+                    .map(|(_, k)| k)
+                    .collect();
+                let mut wanted = Vec::new();
+                for inbox in data_inboxes(&intent.data)? {
+                    let state = self.association_state_from(node, &inbox).await?;
+                    for key in state.installations() {
+                        if !present.contains(&key) && key != self.installation_key() {
+                            wanted.push((inbox, key));
+                        }
+                    }
+                }
+                let (good, failed) = self.fetch_key_packages(node, &wanted).await?;
+                reports.insert(intent.id, failed);
+                good
+            }
+            _ => Vec::new(),
+        };
+        let signer = mls::mls_signer(&self.installation);
+        let mut tx = self.write_tx().await?;
+        /// MLS message, epoch it was built on, welcome and its targets
+        type Built = (Vec<u8>, i64, Option<(Vec<u8>, Vec<u8>)>);
+        let built: Option<Built> = match intent.kind {
+            IntentKind::Message => {
+                let (type_id, content, fallback): (String, Vec<u8>, String) =
+                    sqlx::query_as("SELECT type_id, content, fallback FROM messages WHERE id = $1")
+                        .bind(data_message(&intent.data)?)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let content = EncodedContent {
+                    type_id,
+                    content,
+                    fallback,
+                }
+                .encode_to_vec();
+                let provider = MlsProvider::new(&mut tx);
+                let mut group = load_group(&provider, group_id)?;
+                let message = group
+                    .create_message(&provider, &signer, &content)
+                    .map_err(mls_err)?
+                    .tls_serialize_detached()
+                    .map_err(mls_err)?;
+                Some((message, epoch_of(&group)?, None))
+            }
+            IntentKind::AddMembers => {
+                let provider = MlsProvider::new(&mut tx);
+                let mut group = load_group(&provider, group_id)?;
+                if key_packages.is_empty() {
+                    None
+                } else {
+                    let targets: Vec<u8> = key_packages
+                        .iter()
+                        .flat_map(|(k, _)| k.as_bytes().to_vec())
+                        .collect();
+                    let kps: Vec<KeyPackage> = key_packages.into_iter().map(|(_, kp)| kp).collect();
+                    let (commit, welcome, _) = group
+                        .add_members(&provider, &signer, &kps)
+                        .map_err(mls_err)?;
+                    Some((
+                        commit.tls_serialize_detached().map_err(mls_err)?,
+                        epoch_of(&group)?,
+                        Some((welcome.tls_serialize_detached().map_err(mls_err)?, targets)),
+                    ))
+                }
+            }
+            IntentKind::RemoveMembers => {
+                let inboxes = data_inboxes(&intent.data)?;
+                let provider = MlsProvider::new(&mut tx);
+                let mut group = load_group(&provider, group_id)?;
+                let leaves: Vec<LeafNodeIndex> = group
+                    .members()
+                    .filter(|m| credential_inbox(&m.credential).is_ok_and(|i| inboxes.contains(&i)))
+                    .map(|m| m.index)
+                    .collect();
+                if leaves.is_empty() {
+                    None
+                } else {
+                    let (commit, _, _) = group
+                        .remove_members(&provider, &signer, &leaves)
+                        .map_err(mls_err)?;
+                    Some((
+                        commit.tls_serialize_detached().map_err(mls_err)?,
+                        epoch_of(&group)?,
+                        None,
+                    ))
+                }
+            }
+        };
+        let Some((mls_message, epoch, welcome)) = built else {
+            sqlx::query(
+                "UPDATE intents SET state = 'committed' WHERE id = $1 AND state = 'to_publish'",
+            )
+            .bind(intent.id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let payload = envelope(
+            Topic::group(group_id)?,
+            Payload::GroupMessage(GroupMessage { mls_message }),
+        );
+        let hash = client_envelope_hash(&payload);
+        let (welcome, targets) = welcome.unzip();
+        sqlx::query(
+            "UPDATE intents SET payload = $2, payload_hash = $3, epoch = $4, welcome = $5, \
+             welcome_targets = $6, attempts = attempts + 1 WHERE id = $1 AND state = 'to_publish'",
+        )
+        .bind(intent.id)
+        .bind(&payload)
+        .bind(hash.as_slice())
+        .bind(epoch)
+        .bind(welcome)
+        .bind(targets)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO own_payloads (payload_hash) VALUES ($1)")
+            .bind(hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
+        if intent.kind == IntentKind::Message {
+            sqlx::query("UPDATE messages SET payload_hash = $1 WHERE id = $2")
+                .bind(hash.as_slice())
+                .bind(data_message(&intent.data)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(Prepared { payload, hash }))
+    }
+
+    /// Sends the welcome of every merged own commit of the group that has not left yet
+    /// (again after a crash: joining is idempotent on the other side).
+    async fn send_welcomes(&self, group_id: &[u8]) -> Result<(), CoreError> {
+        let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, welcome, welcome_targets FROM intents WHERE group_id = $1 \
+             AND state = 'committed' AND welcome IS NOT NULL AND welcome_sent = 0 ORDER BY id",
+        )
+        .bind(group_id)
+        .fetch_all(&self.db)
+        .await?;
+        for (id, welcome, targets) in rows {
+            let batch = targets
+                .chunks(32)
+                .map(|key| {
+                    Ok(envelope(
+                        Topic::welcomes(&InstallationKey::from_slice(key)?),
+                        Payload::Welcome(Welcome {
+                            mls_message: welcome.clone(),
+                        }),
+                    ))
+                })
+                .collect::<Result<Vec<_>, CoreError>>()?;
+            if !batch.is_empty() {
+                self.transport.publish(batch).await?;
+            }
+            sqlx::query("UPDATE intents SET welcome_sent = 1 WHERE id = $1")
+                .bind(id)
+                .execute(&self.db)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn epoch_of(group: &openmls::prelude::MlsGroup) -> Result<i64, CoreError> {
+    i64::try_from(group.epoch().as_u64()).map_err(mls_err)
+}
+
+/// Marks an open intent failed (and its message, if it is one).
+pub(crate) async fn fail_intent(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+    code: &str,
+    message: &str,
+) -> Result<(), CoreError> {
+    let kind: Option<(String, Vec<u8>)> = sqlx::query_as(
+        "UPDATE intents SET state = 'failed', error_code = $2, error = $3 \
+         WHERE id = $1 AND state IN ('to_publish', 'published') RETURNING kind, data",
+    )
+    .bind(id)
+    .bind(code)
+    .bind(message)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((kind, data)) = kind {
+        if IntentKind::parse(&kind)? == IntentKind::Message {
+            sqlx::query("UPDATE messages SET delivery = 'failed' WHERE id = $1")
+                .bind(data_message(&data)?)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends an open intent back for a new attempt on the current epoch.
+pub(crate) async fn retry_intent(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+) -> Result<(), CoreError> {
+    sqlx::query(
+        "UPDATE intents SET state = 'to_publish', payload = NULL, payload_hash = NULL, \
+         epoch = NULL, welcome = NULL, welcome_targets = NULL \
+         WHERE id = $1 AND state IN ('to_publish', 'published')",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the group's pending MLS commit (it lost, or the node refused it).
+pub(crate) fn clear_pending_commit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    group_id: &[u8],
+) -> Result<(), CoreError> {
+    let provider = MlsProvider::new(tx);
+    load_group(&provider, group_id)?
+        .clear_pending_commit(openmls_traits::OpenMlsProvider::storage(&provider))
+        .map_err(mls_err)
+}
