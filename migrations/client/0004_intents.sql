@@ -7,9 +7,12 @@ CREATE TABLE intents (
     id              INTEGER PRIMARY KEY,
     group_id        BLOB    NOT NULL REFERENCES conversations (group_id),
     kind            TEXT    NOT NULL
-                    CHECK (kind IN ('message', 'add_members', 'remove_members')),
+                    CHECK (kind IN ('message', 'add_members', 'remove_members', 'rename',
+                                    'set_role', 'leave', 'commit_pending')),
     -- message: the id of its row in messages (8 bytes, big endian);
-    -- add_members / remove_members: the inbox ids, 32 bytes each, concatenated.
+    -- add_members / remove_members: the inbox ids, 32 bytes each, concatenated;
+    -- rename: the new name (UTF-8); set_role: the inbox id then one byte (0 member, 1 admin,
+    -- 2 super admin); leave, commit_pending (commit the leave requests of others): empty.
     data            BLOB    NOT NULL,
     state           TEXT    NOT NULL
                     CHECK (state IN ('to_publish', 'published', 'committed', 'failed')),
@@ -38,3 +41,8 @@ DROP TABLE pending_commits;
 -- Hashes of every envelope this installation published (commits and messages, every attempt):
 -- an echo of a superseded attempt is recognized and skipped.
 ALTER TABLE own_commits RENAME TO own_payloads;
+
+-- Whether this installation is still in the conversation: 'leaving' once it asked to leave,
+-- 'left' when the commit removing it was applied, 'removed' when someone else removed it.
+ALTER TABLE conversations ADD COLUMN state TEXT NOT NULL DEFAULT 'active'
+    CHECK (state IN ('active', 'leaving', 'left', 'removed'));

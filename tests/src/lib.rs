@@ -320,3 +320,36 @@ pub fn code_of(status: &tonic::Status) -> String {
         .map(|d| d.code)
         .unwrap_or_else(|| format!("<no code: {status}>"))
 }
+
+/// A registered engine with its own data dir (and the wallet it registered with).
+pub struct Someone {
+    pub client: arx_core::Client,
+    pub inbox: InboxId,
+    pub wallet: LocalWallet,
+    pub dir: tempfile::TempDir,
+}
+
+/// A new person: a fresh wallet, registered from a fresh data dir against `node`.
+pub async fn someone(node: &TestNode) -> Someone {
+    let dir = tempfile::tempdir().unwrap();
+    let client = open_engine(node, dir.path()).await;
+    let wallet = LocalWallet::generate();
+    let signer = arx_core::LocalWalletSigner(LocalWallet::from_bytes(&wallet.to_bytes()).unwrap());
+    let inbox = client.register(&signer).await.unwrap().inbox_id;
+    Someone {
+        client,
+        inbox,
+        wallet,
+        dir,
+    }
+}
+
+/// Opens the engine of data dir `dir` against `node`.
+pub async fn open_engine(node: &TestNode, dir: &std::path::Path) -> arx_core::Client {
+    arx_core::Client::open(
+        dir,
+        std::sync::Arc::new(arx_core::GrpcTransport::new(&node.node.url()).unwrap()),
+    )
+    .await
+    .unwrap()
+}

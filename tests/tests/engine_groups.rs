@@ -1,38 +1,9 @@
 //! Group conversations between real engines through a real node.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-
-use arx_core::{Client, Delivery, GrpcTransport, LocalWalletSigner};
-use arx_e2e::TestNode;
-use arx_identity::{InboxId, LocalWallet};
-
-struct Someone {
-    client: Client,
-    inbox: InboxId,
-    wallet: LocalWallet,
-    dir: tempfile::TempDir,
-}
-
-async fn someone(node: &TestNode) -> Someone {
-    let dir = tempfile::tempdir().unwrap();
-    let client = open(node, dir.path()).await;
-    let wallet = LocalWallet::generate();
-    let signer = LocalWalletSigner(LocalWallet::from_bytes(&wallet.to_bytes()).unwrap());
-    let inbox = client.register(&signer).await.unwrap().inbox_id;
-    Someone {
-        client,
-        inbox,
-        wallet,
-        dir,
-    }
-}
-
-async fn open(node: &TestNode, dir: &std::path::Path) -> Client {
-    Client::open(dir, Arc::new(GrpcTransport::new(&node.node.url()).unwrap()))
-        .await
-        .unwrap()
-}
+use arx_core::{Delivery, Role};
+use arx_e2e::{open_engine as open, someone, Someone, TestNode};
+use arx_identity::InboxId;
 
 fn texts(messages: &[arx_core::StoredMessage]) -> Vec<&str> {
     messages.iter().map(|m| m.text.as_str()).collect()
@@ -274,6 +245,12 @@ async fn two_members_committing_at_once_never_fork_the_group() {
         .await
         .unwrap()
         .group_id;
+    // Two admins: alice (the creator, super admin) makes carol an admin.
+    alice
+        .client
+        .set_role(&group, &carol.inbox, Role::Admin)
+        .await
+        .unwrap();
     for p in [&bob, &carol] {
         p.client.sync().await.unwrap();
     }
@@ -331,6 +308,11 @@ async fn a_commit_by_an_installation_no_longer_associated_is_rejected_by_every_m
         .await
         .unwrap()
         .group_id;
+    alice
+        .client
+        .set_role(&group, &bob.inbox, Role::Admin)
+        .await
+        .unwrap();
     for p in [&bob, &dave] {
         p.client.sync().await.unwrap();
     }
@@ -459,11 +441,16 @@ async fn messages_sent_while_two_members_commit_are_each_delivered_once() {
         .await
         .unwrap()
         .group_id;
+    founders[0]
+        .client
+        .set_role(&group, &founders[2].inbox, Role::Admin)
+        .await
+        .unwrap();
     for p in &founders[1..] {
         p.client.sync().await.unwrap();
     }
 
-    // Two members add someone from the same epoch while all five send.
+    // Two admins add someone from the same epoch while all five send.
     let (to_first, to_second) = ([newcomers[0].inbox], [newcomers[1].inbox]);
     let (a, b, s0, s1, s2, s3, s4) = tokio::join!(
         founders[0].client.add_members(&group, &to_first),

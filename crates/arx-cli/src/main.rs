@@ -82,8 +82,19 @@ enum GroupCommand {
         #[arg(required = true)]
         members: Vec<String>,
     },
-    /// List a group's members (inbox and installation of each).
+    /// List a group's members (inbox, installation and role of each).
     Members { conversation: String },
+    /// Rename a group (admins).
+    Rename { conversation: String, name: String },
+    /// Make a member a `member`, `admin` or `super-admin` (super admins).
+    Role {
+        conversation: String,
+        member: String,
+        #[arg(value_parser = ["member", "admin", "super-admin"])]
+        role: String,
+    },
+    /// Leave a group: the members remove all of this inbox's installations.
+    Leave { conversation: String },
 }
 
 async fn resolve_all(
@@ -221,10 +232,38 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
         }
         Command::Group(GroupCommand::Members { conversation }) => {
             client.sync().await?;
-            let members = client.members(&conversation_id(conversation)?).await?;
+            let id = conversation_id(conversation)?;
+            let members = client.members(&id).await?;
+            let settings = client.group_settings(&id).await?;
             Ok(json!({
-                "members": members.iter().map(|(inbox, key)| format!("{inbox} {key}")).collect::<Vec<_>>(),
+                "members": members.iter().map(|(inbox, key)| format!("{inbox} {key} {}", settings.role(inbox).as_str())).collect::<Vec<_>>(),
             }))
+        }
+        Command::Group(GroupCommand::Rename { conversation, name }) => {
+            client
+                .rename_group(&conversation_id(conversation)?, name)
+                .await?;
+            Ok(json!({ "renamed": name }))
+        }
+        Command::Group(GroupCommand::Role {
+            conversation,
+            member,
+            role,
+        }) => {
+            let inbox = client.resolve_member(member).await?;
+            let role = match role.as_str() {
+                "super-admin" => arx_core::Role::SuperAdmin,
+                "admin" => arx_core::Role::Admin,
+                _ => arx_core::Role::Member,
+            };
+            client
+                .set_role(&conversation_id(conversation)?, &inbox, role)
+                .await?;
+            Ok(json!({ "member": inbox.to_string(), "role": role.as_str() }))
+        }
+        Command::Group(GroupCommand::Leave { conversation }) => {
+            client.leave_group(&conversation_id(conversation)?).await?;
+            Ok(json!({ "leaving": conversation }))
         }
         Command::Send { conversation, text } => {
             let id = client

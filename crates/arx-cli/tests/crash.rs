@@ -269,6 +269,9 @@ async fn killed_while_applying_a_commit_the_commit_is_applied_once_after_restart
 
     // Alice killed while she applies a commit of Bob's.
     let dave = Cli::new(&node).await;
+    alice
+        .run(&["group", "role", &group, &bob.inbox, "admin"])
+        .await;
     bob.run(&["group", "add", &group, &dave.inbox]).await;
     alice.kill_at("commit.applying", &["sync"]).await;
     alice.run(&["send", &group, "after both crashes"]).await;

@@ -269,6 +269,19 @@ impl Client {
         )?)
     }
 
+    /// Publishes a fresh key package for this installation (after a welcome used the last
+    /// one); the node serves the newest.
+    pub(crate) async fn rotate_key_package(&self) -> Result<(), CoreError> {
+        let inbox = self
+            .registration()
+            .await?
+            .map(|r| r.inbox_id)
+            .ok_or(CoreError::NotRegistered)?;
+        let envelope = self.new_key_package(&inbox).await?;
+        self.transport.publish(vec![envelope]).await?;
+        Ok(())
+    }
+
     /// A fresh key package for this installation; its private keys are stored in the engine
     /// database before it leaves the device.
     async fn new_key_package(&self, inbox_id: &InboxId) -> Result<Vec<u8>, CoreError> {
@@ -277,7 +290,11 @@ impl Client {
         let mut tx = self.write_tx().await?;
         let message = {
             let provider = MlsProvider::new(&mut tx);
+            // Last resort: two welcomes made from it at once both work; a fresh one replaces
+            // it after every join.
             let bundle = KeyPackage::builder()
+                .leaf_node_capabilities(crate::metadata::capabilities())
+                .mark_as_last_resort()
                 .build(mls::CIPHERSUITE, &provider, &signer, credential)
                 .map_err(|e| CoreError::Mls(e.to_string()))?;
             MlsMessageOut::from(bundle.key_package().clone())

@@ -13,8 +13,9 @@ use arx_proto::{
 };
 use openmls::prelude::{
     tls_codec::Deserialize as _, BasicCredential, ContentType, Credential, GroupId, KeyPackage,
-    MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn,
-    ProcessedMessageContent, ProtocolMessage, ProtocolVersion, Sender, StagedWelcome,
+    LeafNodeIndex, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn,
+    MlsMessageIn, ProcessedMessageContent, Proposal, ProtocolMessage, ProtocolVersion, Sender,
+    StagedWelcome,
 };
 use openmls_traits::OpenMlsProvider;
 use prost::Message;
@@ -25,8 +26,9 @@ use crate::{
     error::CoreError,
     intents::{
         clear_pending_commit, data_message, fail_intent, inboxes_data, message_data, retry_intent,
-        IntentKind, IntentState,
+        role_data, IntentKind, IntentState,
     },
+    metadata::{check_commit, GroupMetadata, Role},
     mls::{self, MlsProvider},
     transport::NodeIdentity,
 };
@@ -46,6 +48,8 @@ pub struct Conversation {
     /// For a DM, the other person's inbox.
     pub dm_peer: Option<InboxId>,
     pub last_activity_ns: i64,
+    /// Whether this installation is still in it: active, leaving, left or removed.
+    pub state: String,
 }
 
 /// The group id of the DM between two inboxes: the same whoever computes it.
@@ -282,9 +286,7 @@ impl Client {
                 text.len()
             )));
         }
-        if !self.has_conversation(group_id).await? {
-            return Err(CoreError::InvalidInput("no such conversation".into()));
-        }
+        self.require_active(group_id).await?;
         let content = TextContent {
             text: text.into(),
             markdown,
@@ -407,6 +409,12 @@ impl Client {
                 break;
             }
         }
+        if summary.groups_joined > 0 {
+            // A welcome used this installation's key package: publish a fresh one.
+            self.rotate_key_package().await?;
+        }
+        // Every group, also those this installation is out of: their later envelopes are read
+        // (and fail to decrypt) so cursors keep up and nothing is mistaken for missing.
         let groups: Vec<Vec<u8>> = sqlx::query_scalar("SELECT group_id FROM conversations")
             .fetch_all(&self.db)
             .await?;
@@ -469,6 +477,7 @@ impl Client {
                 .map_err(mls_err)?
         };
         let group_id = staged.group_context().group_id().as_slice().to_vec();
+        let name = GroupMetadata::from_extensions(staged.group_context().extensions())?.name;
         let known: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM conversations WHERE group_id = $1")
                 .bind(&group_id)
@@ -509,13 +518,14 @@ impl Client {
         let now = crate::client::now_ns();
         sqlx::query(
             "INSERT INTO conversations (group_id, kind, name, dm_peer, created_at_ns, \
-             joined_epoch, last_activity_ns) VALUES ($1, $4, NULL, $5, $2, $3, $2)",
+             joined_epoch, last_activity_ns) VALUES ($1, $4, $6, $5, $2, $3, $2)",
         )
         .bind(&group_id)
         .bind(now)
         .bind(i64::try_from(epoch).map_err(mls_err)?)
         .bind(if dm_peer.is_some() { "dm" } else { "group" })
         .bind(dm_peer.map(|p| p.as_bytes().to_vec()))
+        .bind(name.filter(|_| dm_peer.is_none()))
         .execute(&mut *tx)
         .await?;
         advance_cursor(&mut tx, topic, env).await?;
@@ -583,7 +593,7 @@ impl Client {
             // on the epoch this commit makes (a DM's creation that lost is given up instead:
             // its author joins the other side's DM).
             let pending: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM intents WHERE group_id = $1 AND kind <> 'message' \
+                "SELECT id FROM intents WHERE group_id = $1 AND kind NOT IN ('message', 'leave') \
                  AND state IN ('to_publish', 'published') AND payload IS NOT NULL",
             )
             .bind(group_id)
@@ -733,26 +743,69 @@ impl Client {
                         .bind(group_id)
                         .fetch_optional(&mut *tx)
                         .await?;
-                let valid = match leaves {
+                let before = GroupMetadata::of_group(&group);
+                let valid = match (leaves, &sender_inbox, before) {
                     _ if changes_members && is_dm.as_deref() == Some("dm") => {
                         Err(CoreError::Mls("a DM's members cannot change".into()))
                     }
-                    Ok(leaves) => self.check_leaves(node, &leaves).await,
-                    Err(err) => Err(err),
+                    (Ok(leaves), Some(committer), Ok(before)) => {
+                        match check_commit(&group, &before, committer, &staged) {
+                            Ok(()) => self.check_leaves(node, &leaves).await,
+                            Err(err) => Err(err),
+                        }
+                    }
+                    (Err(err), _, _) | (_, _, Err(err)) => Err(err),
+                    (_, None, _) => Err(CoreError::Mls("commit without a credential".into())),
                 };
                 match valid {
                     Ok(()) => {
-                        let provider = MlsProvider::new(&mut tx);
-                        group
-                            .merge_staged_commit(&provider, *staged)
-                            .map_err(mls_err)?;
+                        let removed = staged.self_removed();
+                        let after = {
+                            let provider = MlsProvider::new(&mut tx);
+                            group
+                                .merge_staged_commit(&provider, *staged)
+                                .map_err(mls_err)?;
+                            GroupMetadata::of_group(&group)?
+                        };
                         summary.commits += 1;
+                        self.after_commit(&mut tx, group_id, &after, removed)
+                            .await?;
                         crate::intents::fault_point("commit.applying");
                     }
                     Err(err) => {
                         tracing::warn!(code = %err.code(), "commit refused: {err}");
                         summary.skipped += 1;
                     }
+                }
+            }
+            ProcessedMessageContent::ProposalMessage(proposal) => {
+                // Only a member asking to leave (removing its own leaf) is kept, to be committed
+                // by the member chosen for it; other proposals are not acted on.
+                let self_remove = matches!(
+                    (proposal.proposal(), proposal.sender()),
+                    (Proposal::Remove(r), Sender::Member(l)) if r.removed() == *l
+                );
+                if self_remove {
+                    let committer = {
+                        let provider = MlsProvider::new(&mut tx);
+                        group
+                            .store_pending_proposal(provider.storage(), *proposal)
+                            .map_err(mls_err)?;
+                        leave_committer(&group)?
+                    };
+                    let queued: Option<i64> = sqlx::query_scalar(
+                        "SELECT 1 FROM intents WHERE group_id = $1 AND kind = 'commit_pending' \
+                         AND state = 'to_publish'",
+                    )
+                    .bind(group_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if committer == Some(group.own_leaf_index()) && queued.is_none() {
+                        Self::insert_intent(&mut tx, group_id, IntentKind::CommitPending, &[])
+                            .await?;
+                    }
+                } else {
+                    summary.skipped += 1;
                 }
             }
             _ => summary.skipped += 1,
@@ -789,6 +842,16 @@ impl Client {
             retry_intent(tx, intent).await?;
             return Ok(());
         }
+        if kind == IntentKind::Leave.as_str() {
+            // Asked to leave: done when a commit removes this installation (after_commit).
+            sqlx::query(
+                "UPDATE intents SET state = 'published' WHERE id = $1 AND state = 'to_publish'",
+            )
+            .bind(intent)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(());
+        }
         if kind == IntentKind::Message.as_str() {
             sqlx::query(
                 "UPDATE messages SET delivery = 'sent', originator_id = $1, sequence_id = $2 \
@@ -800,12 +863,14 @@ impl Client {
             .execute(&mut **tx)
             .await?;
         } else if pending {
-            {
+            let after = {
                 let provider = MlsProvider::new(tx);
                 let mut group = load_group(&provider, group_id)?;
                 group.merge_pending_commit(&provider).map_err(mls_err)?;
-            }
+                GroupMetadata::of_group(&group)?
+            };
             summary.commits += 1;
+            self.after_commit(tx, group_id, &after, false).await?;
             crate::intents::fault_point("commit.applying");
         } else {
             retry_intent(tx, intent).await?;
@@ -818,6 +883,61 @@ impl Client {
         .bind(intent)
         .execute(&mut **tx)
         .await?;
+        Ok(())
+    }
+
+    /// Records what a merged commit changed: the group's name, and whether this installation
+    /// is out (then its open intents cannot complete). A pending leave whose proposal the commit
+    /// did not carry is asked again on the new epoch.
+    async fn after_commit(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        group_id: &[u8],
+        after: &GroupMetadata,
+        removed: bool,
+    ) -> Result<(), CoreError> {
+        sqlx::query("UPDATE conversations SET name = $2 WHERE group_id = $1 AND kind = 'group'")
+            .bind(group_id)
+            .bind(&after.name)
+            .execute(&mut **tx)
+            .await?;
+        if removed {
+            sqlx::query(
+                "UPDATE conversations SET state = CASE state WHEN 'leaving' THEN 'left' \
+                 ELSE 'removed' END WHERE group_id = $1",
+            )
+            .bind(group_id)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "UPDATE intents SET state = 'committed' WHERE group_id = $1 AND kind = 'leave' \
+                 AND state IN ('to_publish', 'published')",
+            )
+            .bind(group_id)
+            .execute(&mut **tx)
+            .await?;
+            let open: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM intents WHERE group_id = $1 \
+                 AND state IN ('to_publish', 'published')",
+            )
+            .bind(group_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            for id in open {
+                fail_intent(tx, id, "group.not_a_member", "removed from the group first").await?;
+            }
+        } else {
+            let leave: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM intents WHERE group_id = $1 AND kind = 'leave' \
+                 AND state = 'published'",
+            )
+            .bind(group_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(id) = leave {
+                retry_intent(tx, id).await?;
+            }
+        }
         Ok(())
     }
 
@@ -869,43 +989,156 @@ impl Client {
         Ok(())
     }
 
+    /// Renames a group (admins only).
+    pub async fn rename_group(&self, group_id: &[u8], name: &str) -> Result<(), CoreError> {
+        let name = name.trim();
+        if name.len() > crate::metadata::MAX_NAME_BYTES {
+            return Err(CoreError::InvalidInput(format!(
+                "a name of {} bytes (at most {})",
+                name.len(),
+                crate::metadata::MAX_NAME_BYTES
+            )));
+        }
+        self.require_role(group_id, Role::Admin).await?;
+        let node = self.node().await?;
+        self.run_intent(&node, group_id, IntentKind::Rename, name.as_bytes())
+            .await?;
+        Ok(())
+    }
+
+    /// Makes `member` a member, admin or super admin of a group (super admins only).
+    pub async fn set_role(
+        &self,
+        group_id: &[u8],
+        member: &InboxId,
+        role: Role,
+    ) -> Result<(), CoreError> {
+        self.require_role(group_id, Role::SuperAdmin).await?;
+        if !self
+            .members(group_id)
+            .await?
+            .iter()
+            .any(|(inbox, _)| inbox == member)
+        {
+            return Err(CoreError::InvalidInput(format!(
+                "{member} is not a member of this group"
+            )));
+        }
+        let node = self.node().await?;
+        self.run_intent(
+            &node,
+            group_id,
+            IntentKind::SetRole,
+            &role_data(member, role),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Leaves a group: asks the members to remove this installation (and the other
+    /// installations of this inbox). The conversation stays `leaving` until a member commits
+    /// it (the first admin online, else the first member), then `left`.
+    pub async fn leave_group(&self, group_id: &[u8]) -> Result<(), CoreError> {
+        self.inbox(self.registration().await?)?;
+        if self.is_dm(group_id).await? {
+            return Err(CoreError::InvalidInput(
+                "a DM cannot be left; it can only be hidden".into(),
+            ));
+        }
+        self.require_active(group_id).await?;
+        let node = self.node().await?;
+        let mut tx = self.write_tx().await?;
+        let id = Self::insert_intent(&mut tx, group_id, IntentKind::Leave, &[]).await?;
+        sqlx::query("UPDATE conversations SET state = 'leaving' WHERE group_id = $1")
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.process_group(&node, group_id, &mut SyncSummary::default())
+            .await?;
+        match self.intent_state(id).await? {
+            IntentState::Failed { code, message } => Err(CoreError::IntentFailed { code, message }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A group's settings as this installation last applied them.
+    pub async fn group_settings(&self, group_id: &[u8]) -> Result<GroupMetadata, CoreError> {
+        let mut conn = self.db.acquire().await?;
+        let provider = MlsProvider::new(&mut conn);
+        GroupMetadata::of_group(&load_group(&provider, group_id)?)
+    }
+
+    /// Refuses unless this installation's inbox has at least `role` in the group.
+    async fn require_role(&self, group_id: &[u8], role: Role) -> Result<(), CoreError> {
+        let me = self.inbox(self.registration().await?)?;
+        if self.is_dm(group_id).await? {
+            return Err(CoreError::InvalidInput("a DM has no admins".into()));
+        }
+        self.require_active(group_id).await?;
+        // Judge by the group's latest settings (a role may have just been given).
+        let node = self.node().await?;
+        self.process_group(&node, group_id, &mut SyncSummary::default())
+            .await?;
+        if self.group_settings(group_id).await?.role(&me) < role {
+            return Err(CoreError::NotPermitted(match role {
+                Role::SuperAdmin => "only super admins may do this".into(),
+                _ => "only admins may do this".into(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Refuses unless this installation is still in the conversation.
+    async fn require_active(&self, group_id: &[u8]) -> Result<(), CoreError> {
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM conversations WHERE group_id = $1")
+                .bind(group_id)
+                .fetch_optional(&self.db)
+                .await?;
+        match state.as_deref() {
+            None => Err(CoreError::InvalidInput("no such conversation".into())),
+            Some("active") => Ok(()),
+            Some(_) => Err(CoreError::NotAMember),
+        }
+    }
+
     /// Refuses membership changes this installation may not ask for.
     async fn check_membership_change(
         &self,
         group_id: &[u8],
         members: &[InboxId],
     ) -> Result<(), CoreError> {
-        if members.is_empty() {
-            return Err(CoreError::InvalidInput("no members given".into()));
-        }
-        if !self.has_conversation(group_id).await? {
-            return Err(CoreError::InvalidInput("no such conversation".into()));
-        }
         if self.is_dm(group_id).await? {
             return Err(CoreError::InvalidInput(
                 "a DM's members cannot change".into(),
             ));
         }
-        Ok(())
+        self.require_active(group_id).await?;
+        if members.is_empty() {
+            return Err(CoreError::InvalidInput("no members given".into()));
+        }
+        self.require_role(group_id, Role::Admin).await
     }
 
     /// Conversations, most recently active first.
     pub async fn conversations(&self) -> Result<Vec<Conversation>, CoreError> {
         /// group id, name, DM peer, last activity
-        type ConversationRow = (Vec<u8>, Option<String>, Option<Vec<u8>>, i64);
+        type ConversationRow = (Vec<u8>, Option<String>, Option<Vec<u8>>, i64, String);
         let rows: Vec<ConversationRow> = sqlx::query_as(
-            "SELECT group_id, name, dm_peer, last_activity_ns FROM conversations \
+            "SELECT group_id, name, dm_peer, last_activity_ns, state FROM conversations \
              ORDER BY last_activity_ns DESC",
         )
         .fetch_all(&self.db)
         .await?;
         rows.into_iter()
-            .map(|(group_id, name, dm_peer, last_activity_ns)| {
+            .map(|(group_id, name, dm_peer, last_activity_ns, state)| {
                 Ok(Conversation {
                     group_id,
                     name,
                     dm_peer: dm_peer.map(|p| InboxId::from_slice(&p)).transpose()?,
                     last_activity_ns,
+                    state,
                 })
             })
             .collect()
@@ -1014,11 +1247,17 @@ impl Client {
         let mut tx = self.write_tx().await?;
         {
             let provider = MlsProvider::new(&mut tx);
-            let config = MlsGroupCreateConfig::builder()
+            let mut config = MlsGroupCreateConfig::builder()
                 .ciphersuite(mls::CIPHERSUITE)
                 .use_ratchet_tree_extension(true)
                 .max_past_epochs(MAX_PAST_EPOCHS)
-                .build();
+                .capabilities(crate::metadata::capabilities());
+            if dm_peer.is_none() {
+                config = config.with_group_context_extensions(
+                    GroupMetadata::for_creator(name, *me).to_extensions()?,
+                );
+            }
+            let config = config.build();
             MlsGroup::new_with_group_id(
                 &provider,
                 &signer,
@@ -1130,6 +1369,34 @@ impl Client {
             .collect();
         Ok(members.into_iter().map(|(k, i)| (i, k)).collect())
     }
+}
+
+/// The member that commits the pending leave requests of a group: the first admin by leaf
+/// index that is not leaving, else the first member that is not leaving.
+fn leave_committer(group: &MlsGroup) -> Result<Option<LeafNodeIndex>, CoreError> {
+    let settings = GroupMetadata::of_group(group)?;
+    let inbox_of = |leaf: LeafNodeIndex| {
+        group
+            .members()
+            .find(|m| m.index == leaf)
+            .and_then(|m| credential_inbox(&m.credential).ok())
+    };
+    let leaving: Vec<InboxId> = group
+        .pending_proposals()
+        .filter_map(|p| match (p.proposal(), p.sender()) {
+            (Proposal::Remove(r), Sender::Member(l)) if r.removed() == *l => inbox_of(*l),
+            _ => None,
+        })
+        .collect();
+    let mut staying: Vec<(LeafNodeIndex, bool)> = group
+        .members()
+        .filter_map(|m| {
+            let inbox = credential_inbox(&m.credential).ok()?;
+            (!leaving.contains(&inbox)).then_some((m.index, settings.is_admin(&inbox)))
+        })
+        .collect();
+    staying.sort_by_key(|(leaf, admin)| (!admin, leaf.u32()));
+    Ok(staying.first().map(|(leaf, _)| *leaf))
 }
 
 pub(crate) fn load_group(

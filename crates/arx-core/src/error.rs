@@ -37,6 +37,10 @@ pub enum CoreError {
     CommitInFlight,
     #[error("the DM is being set up by both sides at once; try again in a moment")]
     DmConverging,
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
+    #[error("you are no longer a member of this conversation")]
+    NotAMember,
     #[error("invalid input: {0}")]
     InvalidInput(String),
     #[error("this installation is not registered yet; run registration first")]
@@ -57,6 +61,8 @@ impl CoreError {
             Self::Wallet(_) => "wallet.signing_failed".into(),
             Self::Mls(_) => "mls.error".into(),
             Self::InvalidInput(_) => "input.invalid".into(),
+            Self::NotPermitted(_) => "group.not_permitted".into(),
+            Self::NotAMember => "group.not_a_member".into(),
             Self::IntentFailed { code, .. } => code.clone(),
             Self::DmConverging => "dm.converging".into(),
             Self::CommitInFlight => "group.commit_in_flight".into(),

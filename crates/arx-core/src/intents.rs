@@ -14,13 +14,18 @@ use std::{collections::HashMap, sync::OnceLock, time::Duration};
 
 use arx_identity::{client_envelope_hash, InboxId, InstallationKey, Topic};
 use arx_proto::{client_envelope::Payload, EncodedContent, GroupMessage, Welcome};
-use openmls::prelude::{tls_codec::Serialize as _, KeyPackage, LeafNodeIndex};
+use openmls::prelude::{
+    tls_codec::Serialize as _, KeyPackage, LeafNodeIndex, MlsGroup, MlsMessageOut, Proposal, Sender,
+};
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_traits::OpenMlsProvider as _;
 use prost::Message as _;
 
 use crate::{
     client::Client,
     conversations::{credential_inbox, envelope, load_group, mls_err, SyncSummary},
     error::CoreError,
+    metadata::{GroupMetadata, Role},
     mls::{self, MlsProvider},
     transport::NodeIdentity,
 };
@@ -34,6 +39,10 @@ pub(crate) enum IntentKind {
     Message,
     AddMembers,
     RemoveMembers,
+    Rename,
+    SetRole,
+    Leave,
+    CommitPending,
 }
 
 impl IntentKind {
@@ -42,6 +51,10 @@ impl IntentKind {
             Self::Message => "message",
             Self::AddMembers => "add_members",
             Self::RemoveMembers => "remove_members",
+            Self::Rename => "rename",
+            Self::SetRole => "set_role",
+            Self::Leave => "leave",
+            Self::CommitPending => "commit_pending",
         }
     }
 
@@ -50,6 +63,10 @@ impl IntentKind {
             "message" => Ok(Self::Message),
             "add_members" => Ok(Self::AddMembers),
             "remove_members" => Ok(Self::RemoveMembers),
+            "rename" => Ok(Self::Rename),
+            "set_role" => Ok(Self::SetRole),
+            "leave" => Ok(Self::Leave),
+            "commit_pending" => Ok(Self::CommitPending),
             other => Err(CoreError::Mls(format!("unknown intent kind {other}"))),
         }
     }
@@ -369,73 +386,44 @@ impl Client {
             _ => Vec::new(),
         };
         let signer = mls::mls_signer(&self.installation);
+        let me = self
+            .registration()
+            .await?
+            .map(|r| r.inbox_id)
+            .ok_or(CoreError::NotRegistered)?;
         let mut tx = self.write_tx().await?;
-        /// MLS message, epoch it was built on, welcome and its targets
-        type Built = (Vec<u8>, i64, Option<(Vec<u8>, Vec<u8>)>);
-        let built: Option<Built> = match intent.kind {
-            IntentKind::Message => {
-                let (type_id, content, fallback): (String, Vec<u8>, String) =
-                    sqlx::query_as("SELECT type_id, content, fallback FROM messages WHERE id = $1")
-                        .bind(data_message(&intent.data)?)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let content = EncodedContent {
-                    type_id,
-                    content,
-                    fallback,
-                }
-                .encode_to_vec();
-                let provider = MlsProvider::new(&mut tx);
-                let mut group = load_group(&provider, group_id)?;
-                let message = group
-                    .create_message(&provider, &signer, &content)
-                    .map_err(mls_err)?
-                    .tls_serialize_detached()
-                    .map_err(mls_err)?;
-                Some((message, epoch_of(&group)?, None))
+        // Ok(None): nothing left to do; Err: this installation may not do it (any more).
+        let built: Result<Option<Built>, CoreError> = if intent.kind == IntentKind::Message {
+            let (type_id, content, fallback): (String, Vec<u8>, String) =
+                sqlx::query_as("SELECT type_id, content, fallback FROM messages WHERE id = $1")
+                    .bind(data_message(&intent.data)?)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let content = EncodedContent {
+                type_id,
+                content,
+                fallback,
             }
-            IntentKind::AddMembers => {
-                let provider = MlsProvider::new(&mut tx);
-                let mut group = load_group(&provider, group_id)?;
-                if key_packages.is_empty() {
-                    None
-                } else {
-                    let targets: Vec<u8> = key_packages
-                        .iter()
-                        .flat_map(|(k, _)| k.as_bytes().to_vec())
-                        .collect();
-                    let kps: Vec<KeyPackage> = key_packages.into_iter().map(|(_, kp)| kp).collect();
-                    let (commit, welcome, _) = group
-                        .add_members(&provider, &signer, &kps)
-                        .map_err(mls_err)?;
-                    Some((
-                        commit.tls_serialize_detached().map_err(mls_err)?,
-                        epoch_of(&group)?,
-                        Some((welcome.tls_serialize_detached().map_err(mls_err)?, targets)),
-                    ))
-                }
-            }
-            IntentKind::RemoveMembers => {
-                let inboxes = data_inboxes(&intent.data)?;
-                let provider = MlsProvider::new(&mut tx);
-                let mut group = load_group(&provider, group_id)?;
-                let leaves: Vec<LeafNodeIndex> = group
-                    .members()
-                    .filter(|m| credential_inbox(&m.credential).is_ok_and(|i| inboxes.contains(&i)))
-                    .map(|m| m.index)
-                    .collect();
-                if leaves.is_empty() {
-                    None
-                } else {
-                    let (commit, _, _) = group
-                        .remove_members(&provider, &signer, &leaves)
-                        .map_err(mls_err)?;
-                    Some((
-                        commit.tls_serialize_detached().map_err(mls_err)?,
-                        epoch_of(&group)?,
-                        None,
-                    ))
-                }
+            .encode_to_vec();
+            let provider = MlsProvider::new(&mut tx);
+            let mut group = load_group(&provider, group_id)?;
+            let message = group
+                .create_message(&provider, &signer, &content)
+                .map_err(mls_err)?
+                .tls_serialize_detached()
+                .map_err(mls_err)?;
+            Ok(Some((message, epoch_of(&group)?, None)))
+        } else {
+            let provider = MlsProvider::new(&mut tx);
+            let mut group = load_group(&provider, group_id)?;
+            build_change(&provider, &signer, &mut group, &me, intent, key_packages)
+        };
+        let built = match built {
+            Ok(built) => built,
+            Err(refusal) => {
+                fail_intent(&mut tx, intent.id, &refusal.code(), &refusal.to_string()).await?;
+                tx.commit().await?;
+                return Ok(None);
             }
         };
         let Some((mls_message, epoch, welcome)) = built else {
@@ -513,6 +501,182 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// MLS message, the epoch it was built on, and a welcome with its targets.
+type Built = (Vec<u8>, i64, Option<(Vec<u8>, Vec<u8>)>);
+
+fn serialized(message: &MlsMessageOut) -> Result<Vec<u8>, CoreError> {
+    message.tls_serialize_detached().map_err(mls_err)
+}
+
+/// Builds the commit (or, to leave, the proposal) of a membership or settings intent on the
+/// group's current epoch, after checking this installation may make it.
+fn build_change(
+    provider: &MlsProvider<'_>,
+    signer: &SignatureKeyPair,
+    group: &mut MlsGroup,
+    me: &InboxId,
+    intent: &OpenIntent,
+    key_packages: Vec<(InstallationKey, KeyPackage)>,
+) -> Result<Option<Built>, CoreError> {
+    let settings = GroupMetadata::of_group(group)?;
+    let epoch = epoch_of(group)?;
+    let not_admin = || CoreError::NotPermitted("only admins may do this".into());
+    match intent.kind {
+        IntentKind::Message => Err(CoreError::Mls("a message is not a change".into())),
+        IntentKind::AddMembers => {
+            // The creation commit of a group (epoch 0) is the creator's own.
+            if epoch > 0 && !settings.is_admin(me) {
+                return Err(not_admin());
+            }
+            if key_packages.is_empty() {
+                return Ok(None);
+            }
+            let targets: Vec<u8> = key_packages
+                .iter()
+                .flat_map(|(k, _)| k.as_bytes().to_vec())
+                .collect();
+            let kps: Vec<KeyPackage> = key_packages.into_iter().map(|(_, kp)| kp).collect();
+            let (commit, welcome, _) =
+                group.add_members(provider, signer, &kps).map_err(mls_err)?;
+            Ok(Some((
+                serialized(&commit)?,
+                epoch,
+                Some((serialized(&welcome)?, targets)),
+            )))
+        }
+        IntentKind::RemoveMembers => {
+            if !settings.is_admin(me) {
+                return Err(not_admin());
+            }
+            let inboxes = data_inboxes(&intent.data)?;
+            if inboxes.iter().any(|i| settings.role(i) == Role::SuperAdmin)
+                && settings.role(me) != Role::SuperAdmin
+            {
+                return Err(CoreError::NotPermitted(
+                    "only a super admin may remove a super admin".into(),
+                ));
+            }
+            let leaves: Vec<LeafNodeIndex> = group
+                .members()
+                .filter(|m| credential_inbox(&m.credential).is_ok_and(|i| inboxes.contains(&i)))
+                .map(|m| m.index)
+                .collect();
+            if leaves.is_empty() {
+                return Ok(None);
+            }
+            let (commit, _, _) = group
+                .remove_members(provider, signer, &leaves)
+                .map_err(mls_err)?;
+            Ok(Some((serialized(&commit)?, epoch, None)))
+        }
+        IntentKind::Rename | IntentKind::SetRole => {
+            let mut after = settings.clone();
+            if intent.kind == IntentKind::Rename {
+                if !settings.is_admin(me) {
+                    return Err(not_admin());
+                }
+                let name = String::from_utf8(intent.data.clone())
+                    .map_err(|_| CoreError::InvalidInput("a name that is not UTF-8".into()))?;
+                after.name = Some(name).filter(|n| !n.is_empty());
+            } else {
+                if settings.role(me) != Role::SuperAdmin {
+                    return Err(CoreError::NotPermitted(
+                        "only super admins may change who is an admin".into(),
+                    ));
+                }
+                let (inbox, role) = data_role(&intent.data)?;
+                after.admins.remove(&inbox);
+                after.super_admins.remove(&inbox);
+                match role {
+                    Role::SuperAdmin => after.super_admins.insert(inbox),
+                    Role::Admin => after.admins.insert(inbox),
+                    Role::Member => false,
+                };
+                if after.super_admins.is_empty() {
+                    return Err(CoreError::NotPermitted(
+                        "a group keeps at least one super admin".into(),
+                    ));
+                }
+            }
+            if after == settings {
+                return Ok(None);
+            }
+            let (commit, _, _) = group
+                .update_group_context_extensions(provider, after.to_extensions()?, signer)
+                .map_err(mls_err)?;
+            Ok(Some((serialized(&commit)?, epoch, None)))
+        }
+        IntentKind::Leave => {
+            let proposal = group.leave_group(provider, signer).map_err(mls_err)?;
+            Ok(Some((serialized(&proposal)?, epoch, None)))
+        }
+        IntentKind::CommitPending => {
+            // Commit the members' requests to leave, with every other installation of each
+            // leaving inbox.
+            let inbox_of = |leaf: LeafNodeIndex| {
+                group
+                    .members()
+                    .find(|m| m.index == leaf)
+                    .and_then(|m| credential_inbox(&m.credential).ok())
+            };
+            let requested: Vec<LeafNodeIndex> = group
+                .pending_proposals()
+                .filter_map(|p| match (p.proposal(), p.sender()) {
+                    (Proposal::Remove(r), Sender::Member(l)) if r.removed() == *l => Some(*l),
+                    _ => None,
+                })
+                .collect();
+            if requested.is_empty() {
+                return Ok(None);
+            }
+            let leaving: Vec<InboxId> = requested.iter().filter_map(|l| inbox_of(*l)).collect();
+            let also: Vec<LeafNodeIndex> = group
+                .members()
+                .filter(|m| {
+                    !requested.contains(&m.index)
+                        && credential_inbox(&m.credential).is_ok_and(|i| leaving.contains(&i))
+                })
+                .map(|m| m.index)
+                .collect();
+            let bundle = group
+                .commit_builder()
+                .propose_removals(also)
+                .consume_proposal_store(true)
+                .load_psks(provider.storage())
+                .map_err(mls_err)?
+                .build(provider.rand(), provider.crypto(), signer, |_| true)
+                .map_err(mls_err)?
+                .stage_commit(provider)
+                .map_err(mls_err)?;
+            let (commit, _, _) = bundle.into_contents();
+            Ok(Some((serialized(&commit)?, epoch, None)))
+        }
+    }
+}
+
+pub(crate) fn role_data(inbox: &InboxId, role: Role) -> Vec<u8> {
+    let mut data = inbox.as_bytes().to_vec();
+    data.push(match role {
+        Role::Member => 0,
+        Role::Admin => 1,
+        Role::SuperAdmin => 2,
+    });
+    data
+}
+
+fn data_role(data: &[u8]) -> Result<(InboxId, Role), CoreError> {
+    let (inbox, role) = data
+        .split_at_checked(32)
+        .ok_or_else(|| CoreError::Mls("role intent too short".into()))?;
+    let role = match role {
+        [0] => Role::Member,
+        [1] => Role::Admin,
+        [2] => Role::SuperAdmin,
+        _ => return Err(CoreError::Mls("role intent with an unknown role".into())),
+    };
+    Ok((InboxId::from_slice(inbox)?, role))
 }
 
 fn epoch_of(group: &openmls::prelude::MlsGroup) -> Result<i64, CoreError> {
