@@ -1,4 +1,4 @@
-import { type FormEvent, useCallback, useEffect, useState } from "react";
+import { type FormEvent, useCallback, useEffect, useId, useState } from "react";
 import {
   type AddFailure,
   type ConversationView,
@@ -138,6 +138,7 @@ export function GroupInfoPanel({ conversation, onClose, onLeft }: GroupInfoPanel
 
 function RenameForm({ conversation }: { conversation: ConversationView }) {
   const engine = useEngine();
+  const inputId = useId();
   const [name, setName] = useState(conversation.title);
   const [state, setState] = useState<{ busy: boolean; error: string | null; saved: boolean }>({
     busy: false,
@@ -165,10 +166,13 @@ function RenameForm({ conversation }: { conversation: ConversationView }) {
 
   return (
     <form className="panel-section rename-form" onSubmit={submit}>
-      <label className="field">
-        <span className="field-label">Group name</span>
+      <div className="field">
+        <label className="field-label" htmlFor={inputId}>
+          Group name
+        </label>
         <span className="inline-field">
           <input
+            id={inputId}
             className="input"
             value={name}
             maxLength={100}
@@ -181,7 +185,7 @@ function RenameForm({ conversation }: { conversation: ConversationView }) {
             {state.busy ? "Saving…" : "Rename"}
           </button>
         </span>
-      </label>
+      </div>
       <p className={state.error ? "field-error" : "field-hint"} role="status">
         {state.error ?? (state.saved ? "Renamed." : "")}
       </p>

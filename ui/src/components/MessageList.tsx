@@ -169,10 +169,13 @@ export function MessageList({
       stickToBottom.current = bottom;
       setAtBottom(bottom);
       setScrollTop(top);
-      const first = rowAt(offsets, rows.length, top);
-      const row = rows[first];
+      // Anchor to a message row: day separators and the start marker change keys when older
+      // messages arrive above them.
+      let index = rowAt(offsets, rows.length, top);
+      while (index < rows.length - 1 && rows[index]?.kind !== "message") index += 1;
+      const row = rows[index];
       anchor.current =
-        row === undefined ? null : { key: row.key, offset: (offsets[first] ?? 0) - top };
+        row === undefined ? null : { key: row.key, offset: (offsets[index] ?? 0) - top };
       if (top < LOAD_OLDER_THRESHOLD_PX && canLoadOlder) loadOlderRef.current();
     },
     [rows, canLoadOlder],

@@ -143,10 +143,13 @@ function ImportKeyForm({
 
   return (
     <form className="form" onSubmit={submit} noValidate>
-      <label className="field">
-        <span className="field-label">Private key (64 hex digits)</span>
+      <div className="field">
+        <label className="field-label" htmlFor="import-key">
+          Private key (64 hex digits)
+        </label>
         <span className="inline-field">
           <input
+            id="import-key"
             className="input mono"
             type={visible ? "text" : "password"}
             value={key}
@@ -170,7 +173,7 @@ function ImportKeyForm({
             {visible ? "Hide" : "Show"}
           </button>
         </span>
-      </label>
+      </div>
       <p id="import-problem" className="field-error" role="alert">
         {problem ?? ""}
       </p>
