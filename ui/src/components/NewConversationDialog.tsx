@@ -62,11 +62,23 @@ export function NewConversationDialog({ onClose, onOpened }: NewConversationDial
 
   return (
     <Dialog title="New conversation" onClose={onClose} className="new-conversation">
-      <div className="tabs" role="tablist" aria-label="Conversation type">
+      <div
+        className="tabs"
+        role="tablist"
+        aria-label="Conversation type"
+        onKeyDown={(event) => {
+          if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+          event.preventDefault();
+          const next: Tab = tab === "dm" ? "group" : "dm";
+          setTab(next);
+          document.getElementById(`tab-${next}`)?.focus();
+        }}
+      >
         <button
           type="button"
           role="tab"
           id="tab-dm"
+          tabIndex={tab === "dm" ? 0 : -1}
           aria-selected={tab === "dm"}
           aria-controls="panel-dm"
           className={`tab${tab === "dm" ? " selected" : ""}`}
@@ -78,6 +90,7 @@ export function NewConversationDialog({ onClose, onOpened }: NewConversationDial
           type="button"
           role="tab"
           id="tab-group"
+          tabIndex={tab === "group" ? 0 : -1}
           aria-selected={tab === "group"}
           aria-controls="panel-group"
           className={`tab${tab === "group" ? " selected" : ""}`}

@@ -3,7 +3,7 @@ import { type Account, EngineError, ErrorCode } from "../engine/api";
 import { useEngine } from "../engine/context";
 import { privateKeyProblem } from "../lib/validate";
 import type { WalletConnection } from "../wallet/appkit";
-import { signText, WalletError } from "../wallet/eip1193";
+import { signText, USER_REJECTED, WalletError } from "../wallet/eip1193";
 
 export interface OnboardingProps {
   onSignedIn: (account: Account) => void;
@@ -200,7 +200,9 @@ function walletMessage(error: unknown): string {
   if (error instanceof WalletError) {
     switch (error.kind) {
       case "rejected":
-        return "You declined in your wallet. Nothing was changed; you can try again.";
+        return error.providerCode === USER_REJECTED
+          ? "You declined in your wallet. Nothing was changed; you can try again."
+          : `${error.message} Nothing was changed; you can try again.`;
       case "wrong_account":
         return error.message;
       case "malformed_signature":

@@ -85,7 +85,12 @@ export async function connectWallet(projectId: string): Promise<WalletConnection
           window.setTimeout(() => {
             check();
             finish(() =>
-              reject(new WalletError("rejected", "The wallet connection was cancelled.", 4001)),
+              reject(
+                new WalletError(
+                  "rejected",
+                  "The WalletConnect window was closed before a wallet connected.",
+                ),
+              ),
             );
           }, 400);
         }
