@@ -1,6 +1,6 @@
 import { type KeyboardEvent, useEffect, useRef, useState } from "react";
 import type { ConversationView } from "../engine/api";
-import { conversationTitle, relativeTime } from "../lib/format";
+import { conversationTitle, previewText, relativeTime } from "../lib/format";
 import { filterConversations } from "../state/conversations";
 import { Avatar } from "./Avatar";
 import { StatusIcon } from "./MessageList";
@@ -17,7 +17,7 @@ export interface ConversationListProps {
 function preview(conversation: ConversationView): string {
   const last = conversation.lastMessage;
   if (last === null) return conversation.kind === "group" ? "New group" : "No messages yet";
-  const text = last.text.replace(/\s+/g, " ").trim();
+  const text = previewText(last.text, last.markdown && !last.isFallback);
   const who = last.isMine ? "You: " : conversation.kind === "group" ? `${last.senderLabel}: ` : "";
   return `${who}${text}`;
 }

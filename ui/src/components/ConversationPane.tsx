@@ -32,16 +32,25 @@ export function ConversationPane({
   const title = conversationTitle(conversation);
   const isGroup = conversation.kind === "group";
 
-  // Read on open, and again whenever something new arrives while it is open.
+  // Read on open, and again whenever something new arrives while it is open and on screen
+  // (a minimized or hidden window waits until it is shown again).
   const unread = conversation.unreadCount;
   useEffect(() => {
     if (unread === 0) return;
-    engine
-      .markRead(conversation.id)
-      .then(() => onRead(conversation.id))
-      .catch(() => {
-        // The unread count stays as the engine reports it; nothing else depends on this.
-      });
+    let done = false;
+    const markRead = () => {
+      if (done || document.visibilityState === "hidden") return;
+      done = true;
+      engine
+        .markRead(conversation.id)
+        .then(() => onRead(conversation.id))
+        .catch(() => {
+          // The unread count stays as the engine reports it; nothing else depends on this.
+        });
+    };
+    markRead();
+    document.addEventListener("visibilitychange", markRead);
+    return () => document.removeEventListener("visibilitychange", markRead);
   }, [engine, conversation.id, unread, onRead]);
 
   const send = useCallback(
@@ -119,15 +128,25 @@ export function ConversationPane({
           <p className="muted">Messages are end-to-end encrypted. Say hello!</p>
         </div>
       ) : (
-        <MessageList
-          messages={messages}
-          isGroup={isGroup}
-          hasMore={hasMore}
-          loadingOlder={loadingOlder}
-          onLoadOlder={loadOlder}
-          onRetry={retry}
-          label={`Messages in ${title}`}
-        />
+        <>
+          {error !== null ? (
+            <div className="pane-inline-error" role="alert">
+              Earlier messages could not be loaded: {error.message}{" "}
+              <button type="button" className="link-button" onClick={loadOlder}>
+                Try again
+              </button>
+            </div>
+          ) : null}
+          <MessageList
+            messages={messages}
+            isGroup={isGroup}
+            hasMore={hasMore}
+            loadingOlder={loadingOlder}
+            onLoadOlder={loadOlder}
+            onRetry={retry}
+            label={`Messages in ${title}`}
+          />
+        </>
       )}
       <Composer
         key={conversation.id}

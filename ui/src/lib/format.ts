@@ -87,3 +87,19 @@ export function roleLabel(role: "super_admin" | "admin" | "member"): string {
       return "Member";
   }
 }
+
+/**
+ * One line of a message for the conversation list. Markdown shows its words, not its markup:
+ * [label](url) becomes label; emphasis, heading, quote, list and code markers are dropped.
+ */
+export function previewText(text: string, markdown: boolean): string {
+  let plain = text;
+  if (markdown) {
+    plain = plain
+      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
+      .replace(/^\s{0,3}(?:#{1,6}|>|[-*+]|\d+[.)])\s+/gm, "")
+      .replace(/(\*\*|__|~~|`+)(.+?)\1/g, "$2")
+      .replace(/(^|[\s(])[*_](\S(?:.*?\S)?)[*_](?=[\s).,!?:;]|$)/g, "$1$2");
+  }
+  return plain.replace(/\s+/g, " ").trim();
+}

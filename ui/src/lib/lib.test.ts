@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { conversationsReducer, upsertMessage } from "../state/conversations";
 import { makeConversation, makeMessage } from "../test/fakeEngine";
-import { conversationTitle, dayLabel, relativeTime, shortAddress } from "./format";
+import { conversationTitle, dayLabel, previewText, relativeTime, shortAddress } from "./format";
 import { nodeUrlProblem, parseMemberList, peerIdProblem, privateKeyProblem } from "./validate";
 
 describe("formatting", () => {
@@ -28,6 +28,16 @@ describe("formatting", () => {
     expect(relativeTime(now - 30_000, now)).toBe("now");
     expect(relativeTime(now - 5 * 60_000, now)).toBe("5m");
     expect(relativeTime(new Date(2026, 2, 11, 9).getTime(), now)).toBe("Yesterday");
+  });
+});
+
+describe("previews", () => {
+  it("shows the words of markdown on one line, and plain text as typed", () => {
+    expect(previewText("# Plan\n- **bring** _water_\n- see [the map](https://x.org)", true)).toBe(
+      "Plan bring water see the map",
+    );
+    expect(previewText("**not markdown**\n  next", false)).toBe("**not markdown** next");
+    expect(previewText("snake_case_name stays", true)).toBe("snake_case_name stays");
   });
 });
 

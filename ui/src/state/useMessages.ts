@@ -64,7 +64,7 @@ export function useMessages(conversationId: string) {
     const oldest = current.messages[0];
     if (oldest === undefined) return;
     busy.current = true;
-    setState((s) => ({ ...s, loadingOlder: true }));
+    setState((s) => ({ ...s, loadingOlder: true, error: null }));
     engine
       .listMessages(conversationId, oldest.id, PAGE_SIZE)
       .then((page) => {
