@@ -51,6 +51,8 @@ describe("MessageList", () => {
     expect(screen.queryByText("Message number 0")).toBeNull();
 
     const log = screen.getByTestId("message-list");
+    expect(log).toHaveAttribute("role", "log");
+    expect(log).toHaveAttribute("aria-live", "polite");
     scrollTo(log, 0);
     expect(screen.getByText("Message number 0")).toBeInTheDocument();
     expect(screen.queryByText("Message number 9999")).toBeNull();
