@@ -1,0 +1,177 @@
+/**
+ * The engine contract as the UI sees it: plain TypeScript, no Tauri.
+ *
+ * Components receive an `EngineApi` through React context (see `context.tsx`); the Tauri adapter
+ * (`tauri.ts`) is the only implementation that reaches Rust. The engine owns the truth: the UI
+ * renders what these calls return and updates itself from `EngineEvent`s.
+ */
+
+export type ConversationKind = "dm" | "group";
+export type DeliveryStatus = "sending" | "sent" | "failed";
+export type Role = "super_admin" | "admin" | "member";
+export type WalletKind = "builtin" | "external";
+
+export interface Account {
+  address: string;
+  inboxId: string;
+  installationId: string;
+  walletKind: WalletKind;
+}
+
+/** "local" is shown as "This computer": the app runs an embedded node on loopback. */
+export type NetworkSetting = { kind: "local" } | { kind: "remote"; url: string };
+
+export interface AppInfo {
+  version: string;
+  profile: string;
+  network: NetworkSetting;
+  account: Account | null;
+  dataDir: string;
+  logDir: string;
+}
+
+export type ConnectionState = "connecting" | "online" | "offline";
+
+export interface MessageView {
+  id: string;
+  conversationId: string;
+  senderInboxId: string;
+  senderLabel: string;
+  isMine: boolean;
+  sentAtMs: number;
+  status: DeliveryStatus;
+  text: string;
+  markdown: boolean;
+  /** The content type is unknown to this version: `text` holds the sender's fallback text. */
+  isFallback: boolean;
+}
+
+export interface ConversationView {
+  id: string;
+  kind: ConversationKind;
+  /** The group name, or the peer's address for a DM. */
+  title: string;
+  peerAddress: string | null;
+  lastMessage: MessageView | null;
+  lastActivityMs: number;
+  unreadCount: number;
+  myRole: Role;
+  memberCount: number;
+}
+
+export interface MemberView {
+  inboxId: string;
+  address: string;
+  role: Role;
+  isMe: boolean;
+}
+
+export interface AddFailure {
+  member: string;
+  code: string;
+  message: string;
+}
+
+export interface MessagePage {
+  /** Oldest first. */
+  messages: MessageView[];
+  hasMore: boolean;
+}
+
+export interface ExternalSigninRequest {
+  requestId: string;
+  textToSign: string;
+}
+
+export interface CreateGroupResult {
+  conversation: ConversationView;
+  failures: AddFailure[];
+}
+
+export interface AddMembersResult {
+  failures: AddFailure[];
+}
+
+export type EngineEvent =
+  /** A new message, or a known one whose status changed: upsert by id. */
+  | { kind: "message"; message: MessageView }
+  /** A new or changed conversation: upsert by id. */
+  | { kind: "conversation"; conversation: ConversationView }
+  /** The conversation is gone for this account (removed from the group, or left). */
+  | { kind: "conversationRemoved"; conversationId: string }
+  | { kind: "connection"; state: ConnectionState; detail: string | null }
+  /** The person clicked an OS notification for this conversation. */
+  | { kind: "openConversation"; conversationId: string };
+
+export type EngineListener = (event: EngineEvent) => void;
+
+export interface EngineApi {
+  appInfo(): Promise<AppInfo>;
+  createBuiltinAccount(): Promise<Account>;
+  importBuiltinKey(privateKeyHex: string): Promise<Account>;
+  beginExternalSignin(address: string): Promise<ExternalSigninRequest>;
+  /** The engine verifies the signature before publishing; a wrong one fails with `identity.signature_mismatch`. */
+  completeExternalSignin(requestId: string, signatureHex: string): Promise<Account>;
+  listConversations(): Promise<ConversationView[]>;
+  /** `peer` is a 0x wallet address or an inbox id; an unregistered peer fails with `identity.not_on_arx`. */
+  openDm(peer: string): Promise<ConversationView>;
+  createGroup(name: string, members: string[]): Promise<CreateGroupResult>;
+  addMembers(conversationId: string, members: string[]): Promise<AddMembersResult>;
+  removeMembers(conversationId: string, members: string[]): Promise<void>;
+  leaveGroup(conversationId: string): Promise<void>;
+  groupMembers(conversationId: string): Promise<MemberView[]>;
+  renameGroup(conversationId: string, name: string): Promise<void>;
+  listMessages(
+    conversationId: string,
+    beforeId: string | null,
+    limit: number,
+  ): Promise<MessagePage>;
+  /** Returns at once with status "sending"; "sent" or "failed" arrives later as a message event. */
+  sendText(conversationId: string, text: string, markdown: boolean): Promise<MessageView>;
+  retryMessage(messageId: string): Promise<void>;
+  markRead(conversationId: string): Promise<void>;
+  /** The app restarts its engine on the new network. */
+  setNetwork(network: NetworkSetting): Promise<void>;
+  /** Registers a listener for engine events; the returned function removes it. */
+  subscribe(listener: EngineListener): () => void;
+}
+
+/** Error codes the UI branches on. Other codes are shown with the engine's message. */
+export const ErrorCode = {
+  notOnArx: "identity.not_on_arx",
+  signatureMismatch: "identity.signature_mismatch",
+  /** Produced by the UI itself when the bridge returns something that is not a coded error. */
+  unknown: "ui.unknown",
+} as const;
+
+/** A failed engine call: `code` is stable and is what the UI branches on; `message` is for people. */
+export class EngineError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, retryable = false) {
+    super(message);
+    this.name = "EngineError";
+    this.code = code;
+    this.retryable = retryable;
+  }
+
+  /** Converts whatever a bridge call rejected with into an EngineError. */
+  static from(raw: unknown): EngineError {
+    if (raw instanceof EngineError) return raw;
+    if (typeof raw === "object" && raw !== null) {
+      const record = raw as Record<string, unknown>;
+      if (typeof record.code === "string") {
+        const message = typeof record.message === "string" ? record.message : record.code;
+        return new EngineError(record.code, message, record.retryable === true);
+      }
+      if (raw instanceof Error) return new EngineError(ErrorCode.unknown, raw.message);
+    }
+    if (typeof raw === "string" && raw.length > 0) return new EngineError(ErrorCode.unknown, raw);
+    return new EngineError(ErrorCode.unknown, "Something went wrong in the engine.");
+  }
+}
+
+export function isEngineError(value: unknown): value is EngineError {
+  return value instanceof EngineError;
+}

@@ -1,0 +1,105 @@
+/** `0x1234…abcd` for a 0x address; other strings are returned as they are. */
+export function shortAddress(value: string): string {
+  if (/^0x[0-9a-fA-F]{40}$/.test(value)) return `${value.slice(0, 6)}…${value.slice(-4)}`;
+  return value;
+}
+
+/** A shortened inbox id or other long hex id: `955b45af…8ef0`. */
+export function shortId(value: string): string {
+  return value.length > 16 ? `${value.slice(0, 8)}…${value.slice(-4)}` : value;
+}
+
+/** What to call a conversation in lists and headers. */
+export function conversationTitle(conversation: {
+  kind: "dm" | "group";
+  title: string;
+  peerAddress: string | null;
+}): string {
+  if (conversation.kind === "dm")
+    return shortAddress(conversation.peerAddress ?? conversation.title);
+  const name = conversation.title.trim();
+  return name.length > 0 ? name : "Unnamed group";
+}
+
+function startOfDay(ms: number): number {
+  const day = new Date(ms);
+  day.setHours(0, 0, 0, 0);
+  return day.getTime();
+}
+
+/** Whole calendar days between two instants in local time (DST-safe). */
+export function calendarDaysBetween(earlierMs: number, laterMs: number): number {
+  return Math.round((startOfDay(laterMs) - startOfDay(earlierMs)) / 86_400_000);
+}
+
+export function isSameDay(a: number, b: number): boolean {
+  return startOfDay(a) === startOfDay(b);
+}
+
+/** Day separator label: "Today", "Yesterday", or a date. */
+export function dayLabel(ms: number, nowMs: number = Date.now()): string {
+  const days = calendarDaysBetween(ms, nowMs);
+  if (days === 0) return "Today";
+  if (days === 1) return "Yesterday";
+  const date = new Date(ms);
+  const sameYear = date.getFullYear() === new Date(nowMs).getFullYear();
+  return date.toLocaleDateString(undefined, {
+    weekday: days < 7 && days > 0 ? "long" : undefined,
+    month: "long",
+    day: "numeric",
+    year: sameYear ? undefined : "numeric",
+  });
+}
+
+/** Clock time of a message: "14:05" (locale dependent). */
+export function timeOfDay(ms: number): string {
+  return new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+/** Compact relative time for the conversation list: "now", "5m", "14:05", "Yesterday", "Mon", "12 Mar". */
+export function relativeTime(ms: number, nowMs: number = Date.now()): string {
+  const elapsed = nowMs - ms;
+  if (elapsed < 60_000) return "now";
+  if (elapsed < 3_600_000) return `${Math.floor(elapsed / 60_000)}m`;
+  const days = calendarDaysBetween(ms, nowMs);
+  if (days <= 0) return timeOfDay(ms);
+  if (days === 1) return "Yesterday";
+  const date = new Date(ms);
+  if (days < 7) return date.toLocaleDateString(undefined, { weekday: "short" });
+  if (date.getFullYear() === new Date(nowMs).getFullYear()) {
+    return date.toLocaleDateString(undefined, { day: "numeric", month: "short" });
+  }
+  return date.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+}
+
+/** Full date and time for tooltips. */
+export function fullDateTime(ms: number): string {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" });
+}
+
+export function roleLabel(role: "super_admin" | "admin" | "member"): string {
+  switch (role) {
+    case "super_admin":
+      return "Owner";
+    case "admin":
+      return "Admin";
+    case "member":
+      return "Member";
+  }
+}
+
+/**
+ * One line of a message for the conversation list. Markdown shows its words, not its markup:
+ * [label](url) becomes label; emphasis, heading, quote, list and code markers are dropped.
+ */
+export function previewText(text: string, markdown: boolean): string {
+  let plain = text;
+  if (markdown) {
+    plain = plain
+      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
+      .replace(/^\s{0,3}(?:#{1,6}|>|[-*+]|\d+[.)])\s+/gm, "")
+      .replace(/(\*\*|__|~~|`+)(.+?)\1/g, "$2")
+      .replace(/(^|[\s(])[*_](\S(?:.*?\S)?)[*_](?=[\s).,!?:;]|$)/g, "$1$2");
+  }
+  return plain.replace(/\s+/g, " ").trim();
+}

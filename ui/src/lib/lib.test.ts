@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { conversationsReducer, upsertMessage } from "../state/conversations";
+import { makeConversation, makeMessage } from "../test/fakeEngine";
+import { conversationTitle, dayLabel, previewText, relativeTime, shortAddress } from "./format";
+import { nodeUrlProblem, parseMemberList, peerIdProblem, privateKeyProblem } from "./validate";
+
+describe("formatting", () => {
+  it("shortens addresses as 0x1234…abcd", () => {
+    expect(shortAddress("0x1234567890abcdef1234567890abcdef1234abcd")).toBe("0x1234…abcd");
+    expect(shortAddress("Hikers")).toBe("Hikers");
+    expect(
+      conversationTitle({
+        kind: "dm",
+        title: "x",
+        peerAddress: "0x1234567890abcdef1234567890abcdef1234abcd",
+      }),
+    ).toBe("0x1234…abcd");
+    expect(conversationTitle({ kind: "group", title: "  ", peerAddress: null })).toBe(
+      "Unnamed group",
+    );
+  });
+
+  it("labels days and relative times", () => {
+    const now = new Date(2026, 2, 12, 15, 0).getTime();
+    expect(dayLabel(new Date(2026, 2, 12, 0, 5).getTime(), now)).toBe("Today");
+    expect(dayLabel(new Date(2026, 2, 11, 23, 55).getTime(), now)).toBe("Yesterday");
+    expect(dayLabel(new Date(2025, 2, 11).getTime(), now)).toMatch(/2025/);
+    expect(relativeTime(now - 30_000, now)).toBe("now");
+    expect(relativeTime(now - 5 * 60_000, now)).toBe("5m");
+    expect(relativeTime(new Date(2026, 2, 11, 9).getTime(), now)).toBe("Yesterday");
+  });
+});
+
+describe("previews", () => {
+  it("shows the words of markdown on one line, and plain text as typed", () => {
+    expect(previewText("# Plan\n- **bring** _water_\n- see [the map](https://x.org)", true)).toBe(
+      "Plan bring water see the map",
+    );
+    expect(previewText("**not markdown**\n  next", false)).toBe("**not markdown** next");
+    expect(previewText("snake_case_name stays", true)).toBe("snake_case_name stays");
+  });
+});
+
+describe("validation", () => {
+  it("accepts addresses and inbox ids as peers", () => {
+    expect(peerIdProblem("0x1234567890abcdef1234567890ABCDEF1234abcd")).toBeNull();
+    expect(peerIdProblem("a".repeat(64))).toBeNull();
+    expect(peerIdProblem(`0x${"a".repeat(64)}`)).toBeNull();
+    expect(peerIdProblem("0x1234")).toMatch(/40 hex digits/);
+    expect(peerIdProblem("alice.eth")).toMatch(/neither/);
+    expect(peerIdProblem("")).toMatch(/Enter/);
+  });
+
+  it("checks private keys", () => {
+    expect(privateKeyProblem(`0x${"1f".repeat(32)}`)).toBeNull();
+    expect(privateKeyProblem("1f".repeat(32))).toBeNull();
+    expect(privateKeyProblem("0".repeat(64))).toMatch(/zero key/);
+    expect(privateKeyProblem("xyz")).toMatch(/only hex/);
+  });
+
+  it("checks node URLs", () => {
+    expect(nodeUrlProblem("http://127.0.0.1:5050")).toBeNull();
+    expect(nodeUrlProblem("https://node.example.org")).toBeNull();
+    expect(nodeUrlProblem("node.example.org")).toMatch(/not a URL/);
+    expect(nodeUrlProblem("grpc://node.example.org")).toMatch(/http/);
+    expect(nodeUrlProblem("https://me:secret@node.example.org")).toMatch(/password/);
+  });
+
+  it("splits member lists and drops duplicates", () => {
+    expect(parseMemberList(" 0xAb \n\n0xab, 0xcd;0xef\n")).toEqual(["0xAb", "0xcd", "0xef"]);
+  });
+});
+
+describe("conversation state", () => {
+  it("counts a new message from someone else as unread once, not for the open conversation", () => {
+    const c = makeConversation({ id: "c", unreadCount: 0, lastActivityMs: 1000 });
+    let state = conversationsReducer(new Map(), { type: "loaded", conversations: [c] });
+    const m = makeMessage({ id: "x", conversationId: "c", sentAtMs: 2000 });
+    state = conversationsReducer(state, {
+      type: "message",
+      message: m,
+      activeConversationId: null,
+    });
+    state = conversationsReducer(state, {
+      type: "message",
+      message: { ...m, status: "sent" },
+      activeConversationId: null,
+    });
+    expect(state.get("c")?.unreadCount).toBe(1);
+    expect(state.get("c")?.lastActivityMs).toBe(2000);
+
+    const n = makeMessage({ id: "y", conversationId: "c", sentAtMs: 3000 });
+    state = conversationsReducer(state, { type: "message", message: n, activeConversationId: "c" });
+    expect(state.get("c")?.unreadCount).toBe(1);
+    expect(state.get("c")?.lastMessage?.id).toBe("y");
+
+    // An older message (history) does not replace the preview.
+    const old = makeMessage({ id: "z", conversationId: "c", sentAtMs: 500 });
+    state = conversationsReducer(state, {
+      type: "message",
+      message: old,
+      activeConversationId: null,
+    });
+    expect(state.get("c")?.lastMessage?.id).toBe("y");
+  });
+
+  it("upserts messages by id, in time order", () => {
+    const a = makeMessage({ id: "a", sentAtMs: 1 });
+    const c = makeMessage({ id: "c", sentAtMs: 3 });
+    const b = makeMessage({ id: "b", sentAtMs: 2 });
+    let list = upsertMessage(upsertMessage([], a), c);
+    list = upsertMessage(list, b);
+    list = upsertMessage(list, { ...b, status: "failed" });
+    expect(list.map((m) => m.id)).toEqual(["a", "b", "c"]);
+    expect(list[1]?.status).toBe("failed");
+  });
+});

@@ -1,0 +1,229 @@
+/**
+ * An in-memory EngineApi for component tests. Never imported by production code.
+ * It behaves like the engine where the UI can tell (paging, upserts, events) and lets a test
+ * push events with `emit`.
+ */
+import {
+  type Account,
+  type AddMembersResult,
+  type AppInfo,
+  type ConversationView,
+  type CreateGroupResult,
+  type EngineApi,
+  EngineError,
+  type EngineEvent,
+  type EngineListener,
+  type ExternalSigninRequest,
+  type MemberView,
+  type MessagePage,
+  type MessageView,
+  type NetworkSetting,
+} from "../engine/api";
+
+export const ME: Account = {
+  address: "0x1111111111111111111111111111111111111111",
+  inboxId: "a".repeat(64),
+  installationId: "b".repeat(64),
+  walletKind: "builtin",
+};
+
+let sequence = 0;
+
+export function makeMessage(overrides: Partial<MessageView> = {}): MessageView {
+  sequence += 1;
+  return {
+    id: `m${sequence}`,
+    conversationId: "c1",
+    senderInboxId: "f".repeat(64),
+    senderLabel: "0x2222…2222",
+    isMine: false,
+    sentAtMs: Date.now(),
+    status: "sent",
+    text: `message ${sequence}`,
+    markdown: false,
+    isFallback: false,
+    ...overrides,
+  };
+}
+
+export function makeConversation(overrides: Partial<ConversationView> = {}): ConversationView {
+  sequence += 1;
+  return {
+    id: `c${sequence}`,
+    kind: "dm",
+    title: "0x2222222222222222222222222222222222222222",
+    peerAddress: "0x2222222222222222222222222222222222222222",
+    lastMessage: null,
+    lastActivityMs: Date.now(),
+    unreadCount: 0,
+    myRole: "member",
+    memberCount: 2,
+    ...overrides,
+  };
+}
+
+export class FakeEngine implements EngineApi {
+  info: AppInfo = {
+    version: "0.1.0",
+    profile: "test",
+    network: { kind: "local" },
+    account: ME,
+    dataDir: "/home/me/.local/share/arx",
+    logDir: "/home/me/.local/share/arx/logs",
+  };
+  conversations = new Map<string, ConversationView>();
+  messages = new Map<string, MessageView[]>();
+  members = new Map<string, MemberView[]>();
+  /** Codes that the next call of a method fails with. */
+  failures = new Map<keyof EngineApi, EngineError>();
+  private listeners = new Set<EngineListener>();
+
+  addConversation(conversation: ConversationView, messages: MessageView[] = []): void {
+    this.conversations.set(conversation.id, conversation);
+    this.messages.set(
+      conversation.id,
+      messages.map((m) => ({ ...m, conversationId: conversation.id })),
+    );
+  }
+
+  emit(event: EngineEvent): void {
+    for (const listener of [...this.listeners]) listener(event);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  private fail(method: keyof EngineApi): void {
+    const error = this.failures.get(method);
+    if (error !== undefined) {
+      this.failures.delete(method);
+      throw error;
+    }
+  }
+
+  private requireConversation(id: string): ConversationView {
+    const conversation = this.conversations.get(id);
+    if (conversation === undefined) {
+      throw new EngineError("conversation.not_found", `no conversation ${id}`);
+    }
+    return conversation;
+  }
+
+  async appInfo(): Promise<AppInfo> {
+    this.fail("appInfo");
+    return this.info;
+  }
+  async createBuiltinAccount(): Promise<Account> {
+    this.fail("createBuiltinAccount");
+    this.info = { ...this.info, account: ME };
+    return ME;
+  }
+  async importBuiltinKey(_privateKeyHex: string): Promise<Account> {
+    this.fail("importBuiltinKey");
+    this.info = { ...this.info, account: ME };
+    return ME;
+  }
+  async beginExternalSignin(address: string): Promise<ExternalSigninRequest> {
+    this.fail("beginExternalSignin");
+    return { requestId: "r1", textToSign: `ARX identity update\n\nWallet: ${address}` };
+  }
+  async completeExternalSignin(_requestId: string, _signatureHex: string): Promise<Account> {
+    this.fail("completeExternalSignin");
+    return { ...ME, walletKind: "external" };
+  }
+  async listConversations(): Promise<ConversationView[]> {
+    this.fail("listConversations");
+    return [...this.conversations.values()];
+  }
+  async openDm(peer: string): Promise<ConversationView> {
+    this.fail("openDm");
+    const conversation = makeConversation({ title: peer, peerAddress: peer });
+    this.addConversation(conversation);
+    return conversation;
+  }
+  async createGroup(name: string, members: string[]): Promise<CreateGroupResult> {
+    this.fail("createGroup");
+    const conversation = makeConversation({
+      kind: "group",
+      title: name,
+      peerAddress: null,
+      myRole: "super_admin",
+      memberCount: members.length + 1,
+    });
+    this.addConversation(conversation);
+    return { conversation, failures: [] };
+  }
+  async addMembers(_conversationId: string, _members: string[]): Promise<AddMembersResult> {
+    this.fail("addMembers");
+    return { failures: [] };
+  }
+  async removeMembers(conversationId: string, members: string[]): Promise<void> {
+    this.fail("removeMembers");
+    const list = this.members.get(conversationId) ?? [];
+    this.members.set(
+      conversationId,
+      list.filter((m) => !members.includes(m.inboxId)),
+    );
+  }
+  async leaveGroup(conversationId: string): Promise<void> {
+    this.fail("leaveGroup");
+    this.conversations.delete(conversationId);
+  }
+  async groupMembers(conversationId: string): Promise<MemberView[]> {
+    this.fail("groupMembers");
+    return this.members.get(conversationId) ?? [];
+  }
+  async renameGroup(conversationId: string, name: string): Promise<void> {
+    this.fail("renameGroup");
+    const conversation = this.requireConversation(conversationId);
+    this.conversations.set(conversationId, { ...conversation, title: name });
+  }
+  async listMessages(
+    conversationId: string,
+    beforeId: string | null,
+    limit: number,
+  ): Promise<MessagePage> {
+    this.fail("listMessages");
+    const all = this.messages.get(conversationId) ?? [];
+    const end = beforeId === null ? all.length : all.findIndex((m) => m.id === beforeId);
+    const stop = end < 0 ? all.length : end;
+    const start = Math.max(0, stop - limit);
+    return { messages: all.slice(start, stop), hasMore: start > 0 };
+  }
+  async sendText(conversationId: string, text: string, markdown: boolean): Promise<MessageView> {
+    this.fail("sendText");
+    this.requireConversation(conversationId);
+    const message = makeMessage({
+      conversationId,
+      text,
+      markdown,
+      isMine: true,
+      status: "sending",
+      senderInboxId: ME.inboxId,
+      senderLabel: "You",
+    });
+    this.messages.get(conversationId)?.push(message);
+    return message;
+  }
+  async retryMessage(_messageId: string): Promise<void> {
+    this.fail("retryMessage");
+  }
+  async markRead(conversationId: string): Promise<void> {
+    this.fail("markRead");
+    const conversation = this.conversations.get(conversationId);
+    if (conversation !== undefined) {
+      this.conversations.set(conversationId, { ...conversation, unreadCount: 0 });
+    }
+  }
+  async setNetwork(network: NetworkSetting): Promise<void> {
+    this.fail("setNetwork");
+    this.info = { ...this.info, network };
+  }
+  subscribe(listener: EngineListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+}
