@@ -59,6 +59,19 @@ enum Command {
     Stream,
     /// Start an embedded node on loopback and show two people talking in a group and a DM.
     Demo,
+    /// Check a wallet's EIP-191 (personal_sign) signature of a text exactly as the engine does
+    /// before publishing it; exits non-zero unless `address` made it.
+    VerifySignature {
+        /// The wallet address (0x…).
+        #[arg(long)]
+        address: String,
+        /// The signature, 65 bytes as 0x-prefixed hex.
+        #[arg(long)]
+        signature: String,
+        /// File holding the signed text (UTF-8, byte for byte).
+        #[arg(long)]
+        text_file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +132,23 @@ fn conversation_id(text: &str) -> Result<Vec<u8>, CoreError> {
         })
 }
 
+fn verify_signature(
+    address: &str,
+    signature: &str,
+    text_file: &std::path::Path,
+) -> Result<serde_json::Value, CoreError> {
+    let address: arx_identity::Address = address.trim().parse().map_err(|_| {
+        CoreError::InvalidInput(format!("{address:?} is not a wallet address (0x + 40 hex)"))
+    })?;
+    let signature = hex::decode(signature.trim().trim_start_matches("0x"))
+        .map_err(|_| CoreError::InvalidInput("the signature is not hex".into()))?;
+    let text = std::fs::read_to_string(text_file).map_err(|e| {
+        CoreError::InvalidInput(format!("cannot read {}: {e}", text_file.display()))
+    })?;
+    arx_core::verify_wallet_signature(&address, &text, &signature)?;
+    Ok(json!({ "valid": true, "address": address.to_checksum(None) }))
+}
+
 fn wallet_path(args: &Args) -> PathBuf {
     args.data_dir.join("wallet.key")
 }
@@ -134,6 +164,14 @@ fn load_wallet(args: &Args) -> Result<Option<LocalWallet>, CoreError> {
 }
 
 async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
+    if let Command::VerifySignature {
+        address,
+        signature,
+        text_file,
+    } = &args.command
+    {
+        return verify_signature(address, signature, text_file);
+    }
     if let Command::Demo = args.command {
         return match demo::run().await {
             Ok(()) => Ok(json!({ "demo": "finished" })),
@@ -347,7 +385,9 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
             let _ = printer.await;
             Ok(json!({ "event": "stopped" }))
         }
-        Command::Demo => Ok(json!({ "demo": "finished" })),
+        Command::Demo | Command::VerifySignature { .. } => Err(CoreError::InvalidInput(
+            "handled before the data dir is opened".into(),
+        )),
         Command::Whoami => {
             let registration = client.registration().await?;
             let wallet = load_wallet(args)?.map(|w| w.address().to_checksum(None));

@@ -254,6 +254,9 @@ impl Client {
     ) -> Result<IdentityUpdate, CoreError> {
         let text = unsigned.signature_text();
         let wallet_signature = wallet.sign_text(&text).await?;
+        if let Signature::Eip191(sig) = &wallet_signature {
+            crate::wallet::verify_wallet_signature(&wallet.address(), &text, sig)?;
+        }
         let installation_signature =
             Signature::Installation(self.installation.sign_update(&unsigned));
         let recovery = state.map(AssociationState::recovery_address);

@@ -37,6 +37,8 @@ pub enum CoreError {
     CommitInFlight,
     #[error("the DM is being set up by both sides at once; try again in a moment")]
     DmConverging,
+    #[error("the signature was made by {signer}, not by the wallet {expected} (wrong account, or a different text was signed)")]
+    SignatureMismatch { expected: String, signer: String },
     #[error("not permitted: {0}")]
     NotPermitted(String),
     #[error("you are no longer a member of this conversation")]
@@ -62,6 +64,7 @@ impl CoreError {
             Self::Mls(_) => "mls.error".into(),
             Self::InvalidInput(_) => "input.invalid".into(),
             Self::NotPermitted(_) => "group.not_permitted".into(),
+            Self::SignatureMismatch { .. } => "identity.signature_mismatch".into(),
             Self::NotAMember => "group.not_a_member".into(),
             Self::IntentFailed { code, .. } => code.clone(),
             Self::DmConverging => "dm.converging".into(),

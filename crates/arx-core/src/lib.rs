@@ -17,4 +17,4 @@ pub use intents::IntentState;
 pub use metadata::{GroupMetadata, Role};
 pub use stream::StreamEvent;
 pub use transport::{GrpcTransport, NodeIdentity, Transport};
-pub use wallet::{LocalWalletSigner, WalletSigner};
+pub use wallet::{verify_wallet_signature, LocalWalletSigner, WalletSigner};

@@ -27,3 +27,20 @@ impl WalletSigner for LocalWalletSigner {
         Ok(Signature::Eip191(self.0.sign_text(text)))
     }
 }
+
+/// Checks that `signature` is `address`'s EIP-191 (`personal_sign`) signature of `text`: what
+/// the engine requires of a wallet's signature before it publishes anything signed with it.
+pub fn verify_wallet_signature(
+    address: &Address,
+    text: &str,
+    signature: &[u8],
+) -> Result<(), CoreError> {
+    let signer = arx_identity::recover_eip191(text, signature)?;
+    if signer != *address {
+        return Err(CoreError::SignatureMismatch {
+            expected: address.to_checksum(None),
+            signer: signer.to_checksum(None),
+        });
+    }
+    Ok(())
+}

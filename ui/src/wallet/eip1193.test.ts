@@ -106,7 +106,7 @@ describe("signatures from the wallet adapter, checked by the engine (arx verify-
     const outcome = verifyWithEngine(address, signature, TEXT);
     expect(outcome.stderr).toBe("");
     expect(outcome.status).toBe(0);
-    expect(outcome.stdout.trim()).toBe("valid");
+    expect(outcome.stdout).toMatch(/^valid: true$/m);
   });
 
   it("is refused by the engine when another key signed", async () => {
@@ -114,7 +114,7 @@ describe("signatures from the wallet adapter, checked by the engine (arx verify-
     const outcome = verifyWithEngine(alice.address, signature, TEXT);
 
     expect(outcome.status).not.toBe(0);
-    expect(outcome.stdout.trim()).not.toBe("valid");
+    expect(outcome.stdout).not.toMatch(/^valid: true$/m);
     expect(outcome.stderr).toMatch(/^arx: .+ \[identity\.signature_mismatch\]\s*$/m);
   });
 
