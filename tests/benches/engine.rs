@@ -1,7 +1,10 @@
 //! Engine benchmarks, each beside the raw openmls figure measured in the same run:
 //! - send→receive through a loopback node (one sender, one receiver), against raw persisted
 //!   openmls (openmls_sqlx_storage on SQLite, one transaction per operation, no network);
-//! - catch-up of N messages by a receiver, against raw decrypt-and-persist of N messages.
+//! - catch-up of N messages by a receiver, against raw decrypt-and-persist of N messages;
+//! - adding one member to a 250-member group, end to end (key package fetch to welcome
+//!   published), against raw persisted openmls add-and-merge;
+//! - creating a 1,000-member group and joining it from the welcome, against raw openmls.
 //!
 //! Run: `cargo bench -p arx-e2e --bench engine` (ARX_BENCH_MESSAGES sets N, default 10,000).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,7 +15,7 @@ use arx_core::{
     mls::{self, MlsProvider},
     Client, GrpcTransport, LocalWalletSigner,
 };
-use arx_e2e::TestNode;
+use arx_e2e::{Person, TestNode};
 use arx_identity::{InboxId, InstallationSigner, LocalWallet};
 use openmls::prelude::{
     tls_codec::{Deserialize as _, Serialize as _},
@@ -168,6 +171,185 @@ async fn engine_client(node: &TestNode, dir: &std::path::Path) -> Client {
     client
 }
 
+/// Raw openmls key packages of `n` fresh installations, private keys kept in `db`.
+async fn raw_key_packages(db: &SqlitePool, n: usize) -> Vec<KeyPackage> {
+    let inbox = InboxId::derive(&LocalWallet::generate().address(), 0);
+    let mut tx = db.begin().await.unwrap();
+    let kps = {
+        let provider = MlsProvider::new(&mut tx);
+        (0..n)
+            .map(|_| {
+                let key = InstallationSigner::generate();
+                KeyPackage::builder()
+                    .build(
+                        mls::CIPHERSUITE,
+                        &provider,
+                        &mls::mls_signer(&key),
+                        mls::credential(&inbox, &key),
+                    )
+                    .unwrap()
+                    .key_package()
+                    .clone()
+            })
+            .collect()
+    };
+    tx.commit().await.unwrap();
+    kps
+}
+
+/// Raw openmls, persisted: a creator adds `kps` to a new group in one commit and merges it.
+/// Returns the welcome and the creator's key.
+async fn raw_create(
+    db: &SqlitePool,
+    group_id: &GroupId,
+    kps: &[KeyPackage],
+) -> (Vec<u8>, InstallationSigner) {
+    let key = InstallationSigner::generate();
+    let inbox = InboxId::derive(&LocalWallet::generate().address(), 0);
+    let mut tx = db.begin().await.unwrap();
+    let welcome = {
+        let provider = MlsProvider::new(&mut tx);
+        let config = MlsGroupCreateConfig::builder()
+            .ciphersuite(mls::CIPHERSUITE)
+            .use_ratchet_tree_extension(true)
+            .build();
+        let signer = mls::mls_signer(&key);
+        let mut group = MlsGroup::new_with_group_id(
+            &provider,
+            &signer,
+            &config,
+            group_id.clone(),
+            mls::credential(&inbox, &key),
+        )
+        .unwrap();
+        let (_, welcome, _) = group.add_members(&provider, &signer, kps).unwrap();
+        group.merge_pending_commit(&provider).unwrap();
+        welcome.tls_serialize_detached().unwrap()
+    };
+    tx.commit().await.unwrap();
+    (welcome, key)
+}
+
+/// Raw openmls, persisted: the creator adds one more member and merges.
+async fn raw_add_one(
+    db: &SqlitePool,
+    group_id: &GroupId,
+    key: &InstallationSigner,
+    kp: KeyPackage,
+) {
+    let mut tx = db.begin().await.unwrap();
+    {
+        let provider = MlsProvider::new(&mut tx);
+        let mut group = MlsGroup::load(provider.storage(), group_id)
+            .unwrap()
+            .unwrap();
+        let signer = mls::mls_signer(key);
+        let (commit, welcome, _) = group.add_members(&provider, &signer, &[kp]).unwrap();
+        group.merge_pending_commit(&provider).unwrap();
+        commit.tls_serialize_detached().unwrap();
+        welcome.tls_serialize_detached().unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// Raw openmls, persisted: joins from a welcome whose key package's keys are in `db`.
+async fn raw_join(db: &SqlitePool, welcome: &[u8]) {
+    let mut tx = db.begin().await.unwrap();
+    {
+        let provider = MlsProvider::new(&mut tx);
+        let MlsMessageBodyIn::Welcome(welcome) = MlsMessageIn::tls_deserialize_exact(welcome)
+            .unwrap()
+            .extract()
+        else {
+            panic!("not a welcome")
+        };
+        let join = MlsGroupJoinConfig::builder()
+            .use_ratchet_tree_extension(true)
+            .build();
+        StagedWelcome::new_from_welcome(&provider, &join, welcome, None)
+            .unwrap()
+            .into_group(&provider)
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// `n` people registered with a key package each (raw clients published in batches).
+async fn registered_people(node: &TestNode, n: usize) -> Vec<InboxId> {
+    let mut raw = node.client().await;
+    let mut inboxes = Vec::with_capacity(n);
+    let people: Vec<Person> = (0..n).map(|_| Person::new("member")).collect();
+    for chunk in people.chunks(50) {
+        let batch = chunk
+            .iter()
+            .flat_map(|p| [p.registration_envelope(), p.key_package_envelope()])
+            .collect();
+        arx_e2e::publish(&mut raw, batch).await.unwrap();
+        inboxes.extend(chunk.iter().map(|p| p.inbox_id));
+    }
+    inboxes
+}
+
+/// Membership figures: (engine add-one-to-250 s, raw s, engine create-1000 s, raw s,
+/// engine join s, raw join s).
+async fn membership(node: &TestNode, big: usize) -> [f64; 6] {
+    let dir = tempfile::tempdir().unwrap();
+    // Raw openmls.
+    let raw_db = db(&dir.path().join("raw-creator.db")).await;
+    let kp_db = db(&dir.path().join("raw-members.db")).await;
+    let kps = raw_key_packages(&kp_db, big).await;
+    let small = GroupId::from_slice(b"raw-250");
+    let (_, key) = raw_create(&raw_db, &small, &kps[..249]).await;
+    let started = Instant::now();
+    raw_add_one(&raw_db, &small, &key, kps[249].clone()).await;
+    let raw_add = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let (welcome, _) = raw_create(&raw_db, &GroupId::from_slice(b"raw-big"), &kps[..big - 1]).await;
+    let raw_big = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    raw_join(&kp_db, &welcome).await;
+    let raw_joined = started.elapsed().as_secs_f64();
+
+    // The engine through the loopback node.
+    let people = registered_people(node, big).await;
+    let (a_dir, j_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let alice = engine_client(node, a_dir.path()).await;
+    let joiner = engine_client(node, j_dir.path()).await;
+    let joiner_inbox = joiner.registration().await.unwrap().unwrap().inbox_id;
+    let group = alice.create_group(None, &people[..249]).await.unwrap();
+    assert!(group.failed.is_empty());
+    let started = Instant::now();
+    let failed = alice
+        .add_members(&group.group_id, &[joiner_inbox])
+        .await
+        .unwrap();
+    let engine_add = started.elapsed().as_secs_f64();
+    assert!(failed.is_empty());
+
+    let late_dir = tempfile::tempdir().unwrap();
+    let late = engine_client(node, late_dir.path()).await;
+    let late_inbox = late.registration().await.unwrap().unwrap().inbox_id;
+    let mut members = people[..big - 3].to_vec();
+    members.push(joiner_inbox);
+    members.push(late_inbox);
+    let started = Instant::now();
+    let created = alice.create_group(None, &members).await.unwrap();
+    let engine_big = started.elapsed().as_secs_f64();
+    assert!(created.failed.is_empty());
+    let started = Instant::now();
+    let summary = late.sync().await.unwrap();
+    let engine_joined = started.elapsed().as_secs_f64();
+    assert_eq!(summary.groups_joined, 1);
+    [
+        engine_add,
+        raw_add,
+        engine_big,
+        raw_big,
+        engine_joined,
+        raw_joined,
+    ]
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
@@ -252,6 +434,23 @@ async fn main() {
     println!(
         "| catch-up of {n} messages (s; rate ratio) | {engine_catch_up:.2} | {raw_catch_up:.2} | {:.2} |",
         raw_catch_up / engine_catch_up
+    );
+    let big: usize = if bench { 1_000 } else { 260 };
+    let [engine_add, raw_add, engine_big, raw_big, engine_joined, raw_joined] =
+        membership(&node, big).await;
+    println!(
+        "| add one member to a 250-member group, key package fetch to welcome published (ms) | {:.1} | {:.1} | {:.2} |",
+        engine_add * 1e3,
+        raw_add * 1e3,
+        raw_add / engine_add
+    );
+    println!(
+        "| create a {big}-member group (s) | {engine_big:.2} | {raw_big:.2} | {:.2} |",
+        raw_big / engine_big
+    );
+    println!(
+        "| join the {big}-member group from its welcome (s) | {engine_joined:.2} | {raw_joined:.2} | {:.2} |",
+        raw_joined / engine_joined
     );
     node.node.shutdown().await.unwrap();
 }

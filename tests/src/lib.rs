@@ -185,7 +185,10 @@ impl Person {
 
     /// A fresh key package for this person's installation, as a client envelope.
     pub fn key_package_envelope(&self) -> Vec<u8> {
+        // The same capabilities as an ARX engine's, so engines can add this person to groups.
         let bundle = KeyPackage::builder()
+            .leaf_node_capabilities(arx_core::metadata::capabilities())
+            .mark_as_last_resort()
             .build(
                 CIPHERSUITE,
                 &self.provider,

@@ -79,6 +79,7 @@ async fn each_bad_input_is_refused_with_its_own_code_and_changes_nothing() {
         Topic::group(&group_id).unwrap(),
         Payload::Welcome(Welcome {
             mls_message: vec![0; 16],
+            shared_welcome: Vec::new(),
         }),
     );
     let not_mls = group_envelope(&group_id, b"definitely not an MLS message".to_vec());

@@ -129,7 +129,7 @@ async fn a_signature_from_the_wrong_key_is_refused_and_nothing_is_registered() {
     };
 
     let err = client.register(&wallet).await.unwrap_err();
-    assert_eq!(err.code(), "identity.signature_invalid", "{err}");
+    assert_eq!(err.code(), "identity.signature_mismatch", "{err}");
     assert!(!err.retryable());
     assert_eq!(client.registration().await.unwrap(), None);
     let mut raw = node.client().await;

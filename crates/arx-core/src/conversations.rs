@@ -20,6 +20,7 @@ use openmls::prelude::{
 use openmls_traits::OpenMlsProvider;
 use prost::Message;
 use rand::RngCore;
+use sha2::{Digest as _, Sha256};
 
 use crate::{
     client::Client,
@@ -260,7 +261,7 @@ impl Client {
     pub async fn send_text(&self, group_id: &[u8], text: &str) -> Result<i64, CoreError> {
         let id = self.queue_text(group_id, text, false).await?;
         let node = self.node().await?;
-        self.process_group(&node, group_id, &mut SyncSummary::default())
+        self.run_group(&node, group_id, &mut SyncSummary::default(), false)
             .await?;
         match self.intent_of_message(id).await? {
             IntentState::Failed { code, message } => Err(CoreError::IntentFailed { code, message }),
@@ -453,6 +454,33 @@ impl Client {
         Ok(())
     }
 
+    /// The welcome a pointer names: the first envelope on the shared welcome topic whose bytes
+    /// hash to the pointer's id (anything else there is ignored).
+    async fn shared_welcome(&self, node: &NodeIdentity, id: &[u8]) -> Result<Vec<u8>, CoreError> {
+        let topic = Topic::new(arx_identity::TopicKind::Welcomes, id.to_vec())?;
+        let page = self
+            .transport
+            .query(QueryRequest {
+                topics: vec![TopicCursor {
+                    topic: Some(topic.to_proto()),
+                    cursor: Some(Cursor::default()),
+                }],
+                limit: 0,
+            })
+            .await?;
+        for env in &page.envelopes {
+            verify_originator_envelope(env, &node.public_key)?;
+            if let Ok(Payload::Welcome(w)) = decode_payload(env) {
+                if <[u8; 32]>::from(Sha256::digest(&w.mls_message)) == id {
+                    return Ok(w.mls_message);
+                }
+            }
+        }
+        Err(CoreError::NodeInvalid(
+            "a welcome pointer names a welcome the node does not have".into(),
+        ))
+    }
+
     /// Joins the group a welcome is for; false when it was already joined.
     async fn join_from_welcome(
         &self,
@@ -465,8 +493,12 @@ impl Client {
                 "welcome topic holds something else".into(),
             ));
         };
-        let message =
-            MlsMessageIn::tls_deserialize_exact(welcome.mls_message.as_slice()).map_err(mls_err)?;
+        let bytes = if welcome.mls_message.is_empty() {
+            self.shared_welcome(node, &welcome.shared_welcome).await?
+        } else {
+            welcome.mls_message
+        };
+        let message = MlsMessageIn::tls_deserialize_exact(bytes.as_slice()).map_err(mls_err)?;
         let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
             return Err(CoreError::Mls("not a Welcome".into()));
         };

@@ -12,7 +12,7 @@
 
 use std::{collections::HashMap, sync::OnceLock, time::Duration};
 
-use arx_identity::{client_envelope_hash, InboxId, InstallationKey, Topic};
+use arx_identity::{client_envelope_hash, InboxId, InstallationKey, Topic, TopicKind};
 use arx_proto::{client_envelope::Payload, EncodedContent, GroupMessage, Welcome};
 use openmls::prelude::{
     tls_codec::Serialize as _, KeyPackage, LeafNodeIndex, MlsGroup, MlsMessageOut, Proposal, Sender,
@@ -20,6 +20,7 @@ use openmls::prelude::{
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_traits::OpenMlsProvider as _;
 use prost::Message as _;
+use sha2::{Digest as _, Sha256};
 
 use crate::{
     client::Client,
@@ -29,6 +30,9 @@ use crate::{
     mls::{self, MlsProvider},
     transport::NodeIdentity,
 };
+
+/// Welcome envelopes per publish (pointers are small; the shared copy is one).
+const WELCOME_BATCH: usize = 200;
 
 /// Attempts an intent gets before it fails (each lost race or stale echo costs one).
 pub(crate) const MAX_ATTEMPTS: i64 = 5;
@@ -196,11 +200,25 @@ impl Client {
         group_id: &[u8],
         summary: &mut SyncSummary,
     ) -> Result<AddReports, CoreError> {
+        self.run_group(node, group_id, summary, true).await
+    }
+
+    /// [`Client::process_group`], reading the group first only when `read_first`. Messages are
+    /// sent without reading first (one sent on an ended epoch is encrypted again when its echo
+    /// shows it); a change is always built on the epoch reached by reading the group.
+    pub(crate) async fn run_group(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        summary: &mut SyncSummary,
+        read_first: bool,
+    ) -> Result<AddReports, CoreError> {
         let lock = self.group_lock(group_id);
         let _guard = lock.lock().await;
         let mut reports = AddReports::new();
+        let mut read = read_first;
         loop {
-            if self.may_read_group(group_id).await? {
+            if read && self.may_read_group(group_id).await? {
                 self.sync_group_locked(node, group_id, summary).await?;
             }
             self.send_welcomes(group_id).await?;
@@ -208,10 +226,21 @@ impl Client {
                 return Ok(reports);
             };
             if intent.state == "published" {
-                // A commit the node accepted whose echo is not readable yet.
-                return Ok(reports);
+                if read {
+                    // A change the node accepted whose echo is not readable yet.
+                    return Ok(reports);
+                }
+                read = true;
+                continue;
+            }
+            let is_message = intent.kind == IntentKind::Message;
+            if !is_message && !read {
+                read = true;
+                continue;
             }
             self.attempt(node, group_id, intent, &mut reports).await?;
+            // After a change, read its echo; after a message, go on.
+            read = !is_message;
         }
     }
 
@@ -480,19 +509,44 @@ impl Client {
         .fetch_all(&self.db)
         .await?;
         for (id, welcome, targets) in rows {
-            let batch = targets
+            let targets = targets
                 .chunks(32)
-                .map(|key| {
-                    Ok(envelope(
-                        Topic::welcomes(&InstallationKey::from_slice(key)?),
-                        Payload::Welcome(Welcome {
+                .map(InstallationKey::from_slice)
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut batch = Vec::with_capacity(targets.len() + 1);
+            let pointer = if targets.len() > 1 {
+                // One copy for everyone, and a pointer per installation (see `Welcome`).
+                let shared: [u8; 32] = Sha256::digest(&welcome).into();
+                batch.push(envelope(
+                    Topic::new(TopicKind::Welcomes, shared.to_vec())?,
+                    Payload::Welcome(Welcome {
+                        mls_message: welcome.clone(),
+                        shared_welcome: Vec::new(),
+                    }),
+                ));
+                Some(shared.to_vec())
+            } else {
+                None
+            };
+            for key in &targets {
+                batch.push(envelope(
+                    Topic::welcomes(key),
+                    Payload::Welcome(match &pointer {
+                        Some(shared) => Welcome {
+                            mls_message: Vec::new(),
+                            shared_welcome: shared.clone(),
+                        },
+                        None => Welcome {
                             mls_message: welcome.clone(),
-                        }),
-                    ))
-                })
-                .collect::<Result<Vec<_>, CoreError>>()?;
-            if !batch.is_empty() {
-                self.transport.publish(batch).await?;
+                            shared_welcome: Vec::new(),
+                        },
+                    }),
+                ));
+            }
+            // The shared copy goes first, in the first batch, so no pointer can be read
+            // before what it points to.
+            for chunk in batch.chunks(WELCOME_BATCH) {
+                self.transport.publish(chunk.to_vec()).await?;
             }
             sqlx::query("UPDATE intents SET welcome_sent = 1 WHERE id = $1")
                 .bind(id)

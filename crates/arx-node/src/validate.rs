@@ -111,7 +111,22 @@ pub fn validate_envelope(
             check_group_message(index, &m.mls_message, &topic)?;
             Checked::Plain
         }
+        Payload::Welcome(w) if w.mls_message.is_empty() => {
+            if w.shared_welcome.len() != 32 {
+                return Err(invalid_mls(
+                    index,
+                    "a welcome pointer must name a 32-byte shared welcome",
+                ));
+            }
+            Checked::Plain
+        }
         Payload::Welcome(w) => {
+            if !w.shared_welcome.is_empty() {
+                return Err(invalid_mls(
+                    index,
+                    "a welcome is either an MLS Welcome or a pointer, not both",
+                ));
+            }
             match parse_mls(index, &w.mls_message)? {
                 MlsMessageBodyIn::Welcome(_) => {}
                 _ => {
