@@ -46,3 +46,6 @@ ALTER TABLE own_commits RENAME TO own_payloads;
 -- 'left' when the commit removing it was applied, 'removed' when someone else removed it.
 ALTER TABLE conversations ADD COLUMN state TEXT NOT NULL DEFAULT 'active'
     CHECK (state IN ('active', 'leaving', 'left', 'removed'));
+
+-- The newest message this installation has shown as read in the conversation (0: none).
+ALTER TABLE conversations ADD COLUMN last_read_id INTEGER NOT NULL DEFAULT 0;

@@ -19,11 +19,18 @@ async fn registered(node: &TestNode) -> (Arc<Client>, tempfile::TempDir) {
     (Arc::new(client), dir)
 }
 
+/// The next conversation or message event (connection events are checked, then skipped).
 async fn next(events: &mut mpsc::Receiver<StreamEvent>) -> StreamEvent {
-    tokio::time::timeout(Duration::from_secs(15), events.recv())
-        .await
-        .expect("an event arrives")
-        .expect("stream still running")
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(15), events.recv())
+            .await
+            .expect("an event arrives")
+            .expect("stream still running");
+        match event {
+            StreamEvent::Connection { online, .. } => assert!(online, "the node is up"),
+            other => return other,
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -358,9 +358,20 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
                             "sender": m.sender_inbox.to_string(),
                             "text": m.text,
                         }),
+                        arx_core::StreamEvent::Connection { online, detail } => json!({
+                            "event": if online { "online" } else { "offline" },
+                            "detail": detail,
+                        }),
                     };
                     if json {
                         println!("{value}");
+                    } else if value["event"] == "online" {
+                        eprintln!("connected");
+                    } else if value["event"] == "offline" {
+                        eprintln!(
+                            "connection lost, retrying: {}",
+                            value["detail"].as_str().unwrap_or_default()
+                        );
                     } else if value["event"] == "joined" {
                         println!(
                             "joined {}",

@@ -51,6 +51,10 @@ pub struct Conversation {
     pub last_activity_ns: i64,
     /// Whether this installation is still in it: active, leaving, left or removed.
     pub state: String,
+    /// Messages from others after the last one marked read.
+    pub unread: i64,
+    /// The newest message, if any.
+    pub last_message: Option<StoredMessage>,
 }
 
 /// The group id of the DM between two inboxes: the same whoever computes it.
@@ -82,6 +86,10 @@ pub struct StoredMessage {
     pub type_id: String,
     /// The text of a text message; for other types, the fallback.
     pub text: String,
+    /// Whether the text is markdown.
+    pub markdown: bool,
+    /// Whether `text` is the fallback of a content type this version cannot show.
+    pub is_fallback: bool,
     pub sent_at_ns: i64,
     pub delivery: Delivery,
 }
@@ -575,36 +583,31 @@ impl Client {
     ) -> Result<(), CoreError> {
         let hash = client_envelope_hash(&env.client_envelope);
         let mut tx = self.write_tx().await?;
-        // The echo of an own attempt still in play.
-        let own: Option<(i64, String, Vec<u8>, Option<i64>)> = sqlx::query_as(
-            "SELECT id, kind, data, epoch FROM intents \
-             WHERE payload_hash = $1 AND state IN ('to_publish', 'published')",
+        let (joined_epoch, own): (i64, bool) = sqlx::query_as(
+            "SELECT c.joined_epoch, EXISTS (SELECT 1 FROM own_payloads WHERE payload_hash = $2) \
+             FROM conversations c WHERE c.group_id = $1",
         )
+        .bind(group_id)
         .bind(hash.as_slice())
-        .fetch_optional(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-        if let Some((intent, kind, data, epoch)) = own {
-            self.apply_own_echo(&mut tx, group_id, env, intent, &kind, &data, epoch, summary)
-                .await?;
+        if own {
+            // The echo of an own attempt: the current one of an intent, or a superseded one.
+            let current: Option<(i64, String, Vec<u8>, Option<i64>)> = sqlx::query_as(
+                "SELECT id, kind, data, epoch FROM intents \
+                 WHERE payload_hash = $1 AND state IN ('to_publish', 'published')",
+            )
+            .bind(hash.as_slice())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((intent, kind, data, epoch)) = current {
+                self.apply_own_echo(&mut tx, group_id, env, intent, &kind, &data, epoch, summary)
+                    .await?;
+            }
             advance_cursor(&mut tx, topic, env).await?;
             tx.commit().await?;
             return Ok(());
         }
-        let superseded: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM own_payloads WHERE payload_hash = $1")
-                .bind(hash.as_slice())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if superseded.is_some() {
-            advance_cursor(&mut tx, topic, env).await?;
-            tx.commit().await?;
-            return Ok(());
-        }
-        let joined_epoch: i64 =
-            sqlx::query_scalar("SELECT joined_epoch FROM conversations WHERE group_id = $1")
-                .bind(group_id)
-                .fetch_one(&mut *tx)
-                .await?;
 
         let parsed = decode_payload(env).ok().and_then(|p| match p {
             Payload::GroupMessage(m) => {
@@ -1108,10 +1111,12 @@ impl Client {
             return Err(CoreError::InvalidInput("a DM has no admins".into()));
         }
         self.require_active(group_id).await?;
-        // Judge by the group's latest settings (a role may have just been given).
-        let node = self.node().await?;
-        self.process_group(&node, group_id, &mut SyncSummary::default())
-            .await?;
+        if self.group_settings(group_id).await?.role(&me) < role {
+            // Judge by the group's latest settings: the role may have just been given.
+            let node = self.node().await?;
+            self.process_group(&node, group_id, &mut SyncSummary::default())
+                .await?;
+        }
         if self.group_settings(group_id).await?.role(&me) < role {
             return Err(CoreError::NotPermitted(match role {
                 Role::SuperAdmin => "only super admins may do this".into(),
@@ -1155,25 +1160,163 @@ impl Client {
 
     /// Conversations, most recently active first.
     pub async fn conversations(&self) -> Result<Vec<Conversation>, CoreError> {
-        /// group id, name, DM peer, last activity
-        type ConversationRow = (Vec<u8>, Option<String>, Option<Vec<u8>>, i64, String);
+        self.list_conversations(None).await
+    }
+
+    /// Every conversation, or only `only`.
+    async fn list_conversations(
+        &self,
+        only: Option<&[u8]>,
+    ) -> Result<Vec<Conversation>, CoreError> {
+        let me = self.installation_key();
+        /// group id, name, DM peer, last activity, state, unread, newest message id
+        type ConversationRow = (
+            Vec<u8>,
+            Option<String>,
+            Option<Vec<u8>>,
+            i64,
+            String,
+            i64,
+            Option<i64>,
+        );
         let rows: Vec<ConversationRow> = sqlx::query_as(
-            "SELECT group_id, name, dm_peer, last_activity_ns, state FROM conversations \
-             ORDER BY last_activity_ns DESC",
+            "SELECT c.group_id, c.name, c.dm_peer, c.last_activity_ns, c.state, \
+             (SELECT COUNT(*) FROM messages m WHERE m.group_id = c.group_id \
+              AND m.id > c.last_read_id AND m.sender_installation <> $1), \
+             (SELECT MAX(m.id) FROM messages m WHERE m.group_id = c.group_id) \
+             FROM conversations c WHERE $2 IS NULL OR c.group_id = $2 \
+             ORDER BY c.last_activity_ns DESC",
         )
+        .bind(me.as_bytes().as_slice())
+        .bind(only)
         .fetch_all(&self.db)
         .await?;
-        rows.into_iter()
-            .map(|(group_id, name, dm_peer, last_activity_ns, state)| {
-                Ok(Conversation {
-                    group_id,
-                    name,
-                    dm_peer: dm_peer.map(|p| InboxId::from_slice(&p)).transpose()?,
-                    last_activity_ns,
-                    state,
-                })
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for (group_id, name, dm_peer, last_activity_ns, state, unread, newest) in rows {
+            let last_message = match newest {
+                Some(id) => Some(self.message(id).await?),
+                None => None,
+            };
+            out.push(Conversation {
+                group_id,
+                name,
+                dm_peer: dm_peer.map(|p| InboxId::from_slice(&p)).transpose()?,
+                last_activity_ns,
+                state,
+                unread,
+                last_message,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The group ids of every conversation.
+    pub(crate) async fn conversation_ids(&self) -> Result<Vec<Vec<u8>>, CoreError> {
+        Ok(sqlx::query_scalar("SELECT group_id FROM conversations")
+            .fetch_all(&self.db)
+            .await?)
+    }
+
+    /// One conversation as listed.
+    pub async fn conversation(&self, group_id: &[u8]) -> Result<Conversation, CoreError> {
+        self.list_conversations(Some(group_id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))
+    }
+
+    /// Marks every message of the conversation read.
+    pub async fn mark_read(&self, group_id: &[u8]) -> Result<(), CoreError> {
+        sqlx::query(
+            "UPDATE conversations SET last_read_id = \
+             (SELECT COALESCE(MAX(id), 0) FROM messages WHERE group_id = $1) WHERE group_id = $1",
+        )
+        .bind(group_id)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// One stored message.
+    pub async fn message(&self, id: i64) -> Result<StoredMessage, CoreError> {
+        let row: Option<MessageRow> = sqlx::query_as(&format!("{MESSAGE_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db)
+            .await?;
+        stored_message(row.ok_or_else(|| CoreError::InvalidInput(format!("no message {id}")))?)
+    }
+
+    /// Up to `limit` messages of a conversation before message `before` (the newest when
+    /// `None`), oldest first, and whether older ones remain.
+    pub async fn messages_page(
+        &self,
+        group_id: &[u8],
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<(Vec<StoredMessage>, bool), CoreError> {
+        let limit = i64::from(limit.clamp(1, 1000));
+        let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+            "{MESSAGE_COLUMNS} WHERE group_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(group_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit + 1)
+        .fetch_all(&self.db)
+        .await?;
+        let has_more = rows.len() as i64 > limit;
+        let mut page = rows
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(stored_message)
+            .collect::<Result<Vec<_>, _>>()?;
+        page.reverse();
+        Ok((page, has_more))
+    }
+
+    /// Sends an own message that failed again (a new attempt from its stored content).
+    pub async fn retry_message(&self, id: i64) -> Result<(), CoreError> {
+        let message = self.message(id).await?;
+        if message.sender_installation != self.installation_key() {
+            return Err(CoreError::InvalidInput(
+                "not a message of this installation".into(),
+            ));
+        }
+        if message.delivery != Delivery::Failed {
+            return Ok(());
+        }
+        self.require_active(&message.group_id).await?;
+        let mut tx = self.write_tx().await?;
+        let open: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM intents WHERE kind = 'message' AND data = $1 \
+             AND state IN ('to_publish', 'published')",
+        )
+        .bind(message_data(id))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if open.is_none() {
+            Self::insert_intent(
+                &mut tx,
+                &message.group_id,
+                IntentKind::Message,
+                &message_data(id),
+            )
+            .await?;
+        }
+        sqlx::query("UPDATE messages SET delivery = 'sending' WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.send_queued(&message.group_id).await
+    }
+
+    /// Sends what is queued for a group (messages first in order; changes wait their turn).
+    pub async fn send_queued(&self, group_id: &[u8]) -> Result<(), CoreError> {
+        let node = self.node().await?;
+        self.run_group(&node, group_id, &mut SyncSummary::default(), false)
+            .await?;
+        Ok(())
     }
 
     /// The DM with `peer`, creating it if there is none. If both people create it at the same
@@ -1343,10 +1486,9 @@ impl Client {
 
     /// Messages of a conversation in the order they were stored.
     pub async fn messages(&self, group_id: &[u8]) -> Result<Vec<StoredMessage>, CoreError> {
-        let rows: Vec<MessageRow> = sqlx::query_as(
-            "SELECT id, group_id, sender_inbox, sender_installation, type_id, content, fallback, \
-             sent_at_ns, delivery FROM messages WHERE group_id = $1 ORDER BY id",
-        )
+        let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+            "{MESSAGE_COLUMNS} WHERE group_id = $1 ORDER BY id"
+        ))
         .bind(group_id)
         .fetch_all(&self.db)
         .await?;
@@ -1355,13 +1497,11 @@ impl Client {
 
     /// Messages of every conversation stored after message id `after`.
     pub(crate) async fn messages_after(&self, after: i64) -> Result<Vec<StoredMessage>, CoreError> {
-        let rows: Vec<MessageRow> = sqlx::query_as(
-            "SELECT id, group_id, sender_inbox, sender_installation, type_id, content, fallback, \
-             sent_at_ns, delivery FROM messages WHERE id > $1 ORDER BY id",
-        )
-        .bind(after)
-        .fetch_all(&self.db)
-        .await?;
+        let rows: Vec<MessageRow> =
+            sqlx::query_as(&format!("{MESSAGE_COLUMNS} WHERE id > $1 ORDER BY id"))
+                .bind(after)
+                .fetch_all(&self.db)
+                .await?;
         rows.into_iter().map(stored_message).collect()
     }
 
@@ -1458,6 +1598,10 @@ async fn advance_cursor(
     Ok(())
 }
 
+/// The columns of a [`MessageRow`], to be followed by a WHERE clause.
+const MESSAGE_COLUMNS: &str = "SELECT id, group_id, sender_inbox, sender_installation, type_id, \
+     content, fallback, sent_at_ns, delivery FROM messages";
+
 /// id, group, sender inbox, sender installation, type, content, fallback, sent at, delivery
 type MessageRow = (
     i64,
@@ -1473,12 +1617,12 @@ type MessageRow = (
 
 fn stored_message(row: MessageRow) -> Result<StoredMessage, CoreError> {
     let (id, group_id, inbox, installation, type_id, content, fallback, sent_at_ns, delivery) = row;
-    let text = if type_id == TEXT_TYPE {
-        TextContent::decode(content.as_slice())
-            .map(|t| t.text)
-            .unwrap_or(fallback)
-    } else {
-        fallback
+    let text = (type_id == TEXT_TYPE)
+        .then(|| TextContent::decode(content.as_slice()).ok())
+        .flatten();
+    let (text, markdown, is_fallback) = match text {
+        Some(t) => (t.text, t.markdown, false),
+        None => (fallback, false, true),
     };
     Ok(StoredMessage {
         id,
@@ -1487,6 +1631,8 @@ fn stored_message(row: MessageRow) -> Result<StoredMessage, CoreError> {
         sender_installation: InstallationKey::from_slice(&installation)?,
         type_id,
         text,
+        markdown,
+        is_fallback,
         sent_at_ns,
         delivery: match delivery.as_str() {
             "sending" => Delivery::Sending,

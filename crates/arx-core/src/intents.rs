@@ -248,10 +248,17 @@ impl Client {
     /// prepared yet: whatever is on its topic then (another side's DM creation) must count as
     /// a race once ours is pending, not be skipped before it.
     async fn may_read_group(&self, group_id: &[u8]) -> Result<bool, CoreError> {
-        let mut conn = self.db.acquire().await?;
-        let provider = MlsProvider::new(&mut conn);
-        let group = load_group(&provider, group_id)?;
-        Ok(group.epoch().as_u64() > 0 || group.pending_commit().is_some())
+        // Joined from a welcome, or a creation commit of ours was prepared (or done).
+        let may: Option<bool> = sqlx::query_scalar(
+            "SELECT c.joined_epoch > 0 OR EXISTS (SELECT 1 FROM intents i \
+             WHERE i.group_id = c.group_id AND i.kind <> 'message' \
+             AND (i.payload IS NOT NULL OR i.state IN ('published', 'committed'))) \
+             FROM conversations c WHERE c.group_id = $1",
+        )
+        .bind(group_id)
+        .fetch_optional(&self.db)
+        .await?;
+        Ok(may.unwrap_or(false))
     }
 
     async fn current_epoch(&self, group_id: &[u8]) -> Result<i64, CoreError> {

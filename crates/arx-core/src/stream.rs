@@ -22,6 +22,12 @@ pub enum StreamEvent {
     Joined(Conversation),
     /// A message was stored (someone else's; own messages are reported by `send_text`).
     Message(StoredMessage),
+    /// The live connection to the node is up (`online`), or down with the reason; while down,
+    /// it is retried with backoff and queued messages leave once it is back.
+    Connection {
+        online: bool,
+        detail: Option<String>,
+    },
 }
 
 /// Longest wait between reconnection attempts.
@@ -37,6 +43,13 @@ impl Client {
                 Ok(()) => return Ok(()),
                 Err(err) if err.retryable() => {
                     tracing::info!(code = %err.code(), "stream interrupted; reconnecting: {err}");
+                    let down = StreamEvent::Connection {
+                        online: false,
+                        detail: Some(err.to_string()),
+                    };
+                    if events.send(down).await.is_err() {
+                        return Ok(());
+                    }
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -51,15 +64,15 @@ impl Client {
         loop {
             // Catch up with a full sync first; its results are reported too.
             let last_seen = self.last_message_id().await?;
-            let known = self.conversations().await?;
+            let known = self.conversation_ids().await?;
             self.sync().await?;
             if !self.report(events, last_seen, &known).await {
                 return Ok(());
             }
             let node = self.node().await?;
             let mut topics = vec![Topic::welcomes(&self.installation_key())];
-            for c in self.conversations().await? {
-                topics.push(Topic::group(&c.group_id)?);
+            for group_id in self.conversation_ids().await? {
+                topics.push(Topic::group(&group_id)?);
             }
             let mut request = Vec::with_capacity(topics.len());
             for topic in &topics {
@@ -69,6 +82,7 @@ impl Client {
                 });
             }
             let mut stream = self.transport.subscribe(request).await?;
+            report_online(events).await;
             let mut resubscribe = false;
             while !resubscribe {
                 let item = tokio::select! {
@@ -85,7 +99,7 @@ impl Client {
                     continue;
                 };
                 let last_seen = self.last_message_id().await?;
-                let known = self.conversations().await?;
+                let known = self.conversation_ids().await?;
                 let mut summary = SyncSummary::default();
                 for env in &batch.envelopes {
                     let topic = crate::conversations::topic_of(env)?;
@@ -113,15 +127,16 @@ impl Client {
         &self,
         events: &mpsc::Sender<StreamEvent>,
         last_seen: i64,
-        known: &[Conversation],
+        known: &[Vec<u8>],
     ) -> bool {
-        let Ok(conversations) = self.conversations().await else {
+        let Ok(ids) = self.conversation_ids().await else {
             return true;
         };
-        for c in conversations {
-            if !known.iter().any(|k| k.group_id == c.group_id)
-                && events.send(StreamEvent::Joined(c)).await.is_err()
-            {
+        for id in ids.iter().filter(|id| !known.contains(id)) {
+            let Ok(c) = self.conversation(id).await else {
+                continue;
+            };
+            if events.send(StreamEvent::Joined(c)).await.is_err() {
                 return false;
             }
         }
@@ -136,4 +151,14 @@ impl Client {
         }
         true
     }
+}
+
+/// Reports that the live connection is up.
+async fn report_online(events: &mpsc::Sender<StreamEvent>) {
+    let _ = events
+        .send(StreamEvent::Connection {
+            online: true,
+            detail: None,
+        })
+        .await;
 }
