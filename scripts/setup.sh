@@ -1,17 +1,36 @@
 #!/usr/bin/env bash
-# Installs what building ARX needs on a fresh Debian/Ubuntu machine: a C toolchain (bundled
-# SQLite, ring-free crypto build scripts) and Rust (stable, via rustup when cargo is missing).
+# Installs what building and testing ARX needs on a fresh Debian/Ubuntu machine: a C toolchain
+# (bundled SQLite), the WebKitGTK/Xvfb/WebDriver packages of the desktop app, Node.js 20 with
+# the UI's npm packages, Rust (stable, via rustup when cargo is missing) and tauri-driver.
+# Sourced by the run and test scripts; every step is skipped when already done.
 set -euo pipefail
 
+sudo_cmd=""
+[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
+command -v file >/dev/null 2>&1 || need_apt+=(file)
+pkg-config --exists webkit2gtk-4.1 2>/dev/null || need_apt+=(libwebkit2gtk-4.1-dev)
+pkg-config --exists ayatana-appindicator3-0.1 2>/dev/null || need_apt+=(libayatana-appindicator3-dev)
+pkg-config --exists librsvg-2.0 2>/dev/null || need_apt+=(librsvg2-dev)
+pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
+[ -e /usr/include/xdo.h ] || need_apt+=(libxdo-dev)
+command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb xauth)
+command -v WebKitWebDriver >/dev/null 2>&1 || need_apt+=(webkit2gtk-driver)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if ((${#need_apt[@]})); then
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  echo "installing system packages: ${need_apt[*]}" >&2
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
+    "${need_apt[@]}" >/dev/null
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "Node.js 20.19 or newer is needed for the UI (found $(node --version))." >&2
+  echo "On Debian 12 install it from https://nodejs.org or NodeSource, then run this again." >&2
+  exit 1
 fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
@@ -27,4 +46,11 @@ rustc_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
 if [ "$rustc_minor" -lt 91 ]; then
   echo "Rust 1.91 or newer is needed (found $(rustc --version)); run: rustup update stable" >&2
   exit 1
+fi
+
+# The UI's packages, exactly as locked.
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -d "$repo_root/node_modules" ] \
+   || [ "$repo_root/package-lock.json" -nt "$repo_root/node_modules/.package-lock.json" ]; then
+  (cd "$repo_root" && npm ci --no-audit --no-fund --loglevel=error)
 fi

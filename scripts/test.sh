@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# The test command: sets up what is missing, then runs formatting, lints and every test tier.
-# PostgreSQL tests run when ARX_TEST_POSTGRES_URL is set (.ci/run sets up a local server);
-# otherwise they skip and say so.
+# The test command: sets up what is missing, then runs formatting, lints and every test tier:
+# Rust unit, engine and node tests (PostgreSQL ones when ARX_TEST_POSTGRES_URL is set; .ci/run
+# sets up a local server), the UI's tests, and the desktop app end to end in a real WebView.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 
 if [ -z "${ARX_TEST_POSTGRES_URL:-}" ]; then
   echo "note: ARX_TEST_POSTGRES_URL is not set: PostgreSQL storage tests will be skipped" \
        "(run .ci/run, or see README 'PostgreSQL')"
 fi
 
+echo "== UI: lint, types, build"
+npm run --silent lint
+npm run --silent build
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --all-targets --locked
+echo "== UI tests (vitest; the wallet test checks signatures with the engine's arx)"
+ARX_BIN="$target_dir/debug/arx" npm test --silent
+echo "== desktop app end to end (WebDriver)"
+scripts/test-app.sh

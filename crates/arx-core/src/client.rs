@@ -53,6 +53,8 @@ pub struct Client {
     node: tokio::sync::OnceCell<NodeIdentity>,
     /// One lock per group: its sync and its intents run one at a time (one commit in flight).
     pub(crate) group_locks: std::sync::Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<()>>>>,
+    /// Bumped when this installation creates or joins a conversation (live streams resubscribe).
+    pub(crate) conversations_changed: tokio::sync::watch::Sender<u64>,
 }
 
 pub(crate) fn now_ns() -> i64 {
@@ -118,6 +120,7 @@ impl Client {
             transport,
             node: tokio::sync::OnceCell::new(),
             group_locks: std::sync::Mutex::default(),
+            conversations_changed: tokio::sync::watch::Sender::new(0),
         })
     }
 

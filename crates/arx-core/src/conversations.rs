@@ -570,6 +570,7 @@ impl Client {
         .await?;
         advance_cursor(&mut tx, topic, env).await?;
         tx.commit().await?;
+        self.conversations_changed.send_modify(|n| *n += 1);
         Ok(true)
     }
 
@@ -1454,6 +1455,7 @@ impl Client {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.conversations_changed.send_modify(|n| *n += 1);
         Ok(())
     }
 

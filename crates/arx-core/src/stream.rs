@@ -70,6 +70,8 @@ impl Client {
                 return Ok(());
             }
             let node = self.node().await?;
+            // Conversations created here from now on make the subscription start again.
+            let mut changed = self.conversations_changed.subscribe();
             let mut topics = vec![Topic::welcomes(&self.installation_key())];
             for group_id in self.conversation_ids().await? {
                 topics.push(Topic::group(&group_id)?);
@@ -87,6 +89,10 @@ impl Client {
             while !resubscribe {
                 let item = tokio::select! {
                     item = stream.next() => item,
+                    _ = changed.changed() => {
+                        resubscribe = true;
+                        continue;
+                    }
                     _ = events.closed() => return Ok(()),
                 };
                 let Some(item) = item else {

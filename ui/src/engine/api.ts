@@ -6,102 +6,41 @@
  * renders what these calls return and updates itself from `EngineEvent`s.
  */
 
-export type ConversationKind = "dm" | "group";
-export type DeliveryStatus = "sending" | "sent" | "failed";
-export type Role = "super_admin" | "admin" | "member";
-export type WalletKind = "builtin" | "external";
+// The data shapes are generated from the Rust types of the shell (src-tauri/src/dto.rs), so the
+// two sides cannot drift; a Rust test fails when this generated file is stale.
+export type {
+  Account,
+  AddFailure,
+  AddMembersResult,
+  AppInfo,
+  ConnectionState,
+  ConversationKind,
+  ConversationView,
+  CreateGroupResult,
+  DeliveryStatus,
+  EngineEvent,
+  ExternalSigninRequest,
+  MemberView,
+  MessagePage,
+  MessageView,
+  NetworkSetting,
+  Role,
+  WalletKind,
+} from "./bindings";
 
-export interface Account {
-  address: string;
-  inboxId: string;
-  installationId: string;
-  walletKind: WalletKind;
-}
-
-/** "local" is shown as "This computer": the app runs an embedded node on loopback. */
-export type NetworkSetting = { kind: "local" } | { kind: "remote"; url: string };
-
-export interface AppInfo {
-  version: string;
-  profile: string;
-  network: NetworkSetting;
-  account: Account | null;
-  dataDir: string;
-  logDir: string;
-}
-
-export type ConnectionState = "connecting" | "online" | "offline";
-
-export interface MessageView {
-  id: string;
-  conversationId: string;
-  senderInboxId: string;
-  senderLabel: string;
-  isMine: boolean;
-  sentAtMs: number;
-  status: DeliveryStatus;
-  text: string;
-  markdown: boolean;
-  /** The content type is unknown to this version: `text` holds the sender's fallback text. */
-  isFallback: boolean;
-}
-
-export interface ConversationView {
-  id: string;
-  kind: ConversationKind;
-  /** The group name, or the peer's address for a DM. */
-  title: string;
-  peerAddress: string | null;
-  lastMessage: MessageView | null;
-  lastActivityMs: number;
-  unreadCount: number;
-  myRole: Role;
-  memberCount: number;
-}
-
-export interface MemberView {
-  inboxId: string;
-  address: string;
-  role: Role;
-  isMe: boolean;
-}
-
-export interface AddFailure {
-  member: string;
-  code: string;
-  message: string;
-}
-
-export interface MessagePage {
-  /** Oldest first. */
-  messages: MessageView[];
-  hasMore: boolean;
-}
-
-export interface ExternalSigninRequest {
-  requestId: string;
-  textToSign: string;
-}
-
-export interface CreateGroupResult {
-  conversation: ConversationView;
-  failures: AddFailure[];
-}
-
-export interface AddMembersResult {
-  failures: AddFailure[];
-}
-
-export type EngineEvent =
-  /** A new message, or a known one whose status changed: upsert by id. */
-  | { kind: "message"; message: MessageView }
-  /** A new or changed conversation: upsert by id. */
-  | { kind: "conversation"; conversation: ConversationView }
-  /** The conversation is gone for this account (removed from the group, or left). */
-  | { kind: "conversationRemoved"; conversationId: string }
-  | { kind: "connection"; state: ConnectionState; detail: string | null }
-  /** The person clicked an OS notification for this conversation. */
-  | { kind: "openConversation"; conversationId: string };
+import type {
+  Account,
+  AddMembersResult,
+  AppInfo,
+  ConversationView,
+  CreateGroupResult,
+  EngineEvent,
+  ExternalSigninRequest,
+  MemberView,
+  MessagePage,
+  MessageView,
+  NetworkSetting,
+} from "./bindings";
 
 export type EngineListener = (event: EngineEvent) => void;
 

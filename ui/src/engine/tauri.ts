@@ -68,7 +68,14 @@ export function createTauriEngine(): EngineApi {
     subscribe(listener) {
       listeners.add(listener);
       // One Tauri listener feeds every UI listener; it is registered on first use.
-      unlisten ??= listen<EngineEvent>(EVENT_NAME, (event) => dispatch(event.payload));
+      if (unlisten === null) {
+        unlisten = listen<EngineEvent>(EVENT_NAME, (event) => dispatch(event.payload));
+        // Events sent before the listener existed are gone: ask for the connection state now.
+        void unlisten
+          .then(() => call<EngineEvent>("connection_state"))
+          .then(dispatch)
+          .catch(() => undefined);
+      }
       return () => {
         listeners.delete(listener);
         if (listeners.size === 0 && unlisten !== null) {

@@ -1,0 +1,354 @@
+//! Tauri commands: each converts its arguments, calls the engine, and maps errors to
+//! `{code, message, retryable}`.
+
+use std::sync::Arc;
+
+use arx_identity::LocalWallet;
+use tauri::State;
+
+use crate::{
+    app::{parse_address, App},
+    dto::{
+        Account, AddFailure, AddMembersResult, AppInfo, ConversationView, CreateGroupResult,
+        EngineEvent, ExternalSigninRequest, MemberView, MessagePage, MessageView, NetworkSetting,
+        Role, WalletKind,
+    },
+    error::{CommandError, CommandResult},
+};
+
+type AppState<'a> = State<'a, Arc<App>>;
+
+fn group_id(conversation_id: &str) -> CommandResult<Vec<u8>> {
+    hex::decode(conversation_id)
+        .ok()
+        .filter(|id| !id.is_empty() && id.len() <= 64)
+        .ok_or_else(|| CommandError::input("not a conversation id"))
+}
+
+fn message_id(id: &str) -> CommandResult<i64> {
+    id.parse()
+        .map_err(|_| CommandError::input("not a message id"))
+}
+
+fn failures(list: Vec<(arx_identity::InstallationKey, String)>) -> Vec<AddFailure> {
+    list.into_iter()
+        .map(|(key, reason)| AddFailure {
+            member: key.to_string(),
+            code: "group.key_package_unusable".into(),
+            message: reason,
+        })
+        .collect()
+}
+
+#[tauri::command]
+pub async fn app_info(app: AppState<'_>) -> CommandResult<AppInfo> {
+    app.ready().await;
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION").into(),
+        profile: app.profile.clone(),
+        network: match &app.node_override {
+            Some(url) => NetworkSetting::Remote { url: url.clone() },
+            None => app.network(),
+        },
+        account: app.account().await?,
+        data_dir: app.profile_dir.display().to_string(),
+        log_dir: app.log_dir.display().to_string(),
+    })
+}
+
+/// The connection state now (the UI asks once its event listener is in place).
+#[tauri::command]
+pub async fn connection_state(app: AppState<'_>) -> CommandResult<EngineEvent> {
+    Ok(app.connection_state())
+}
+
+#[tauri::command]
+pub async fn create_builtin_account(app: AppState<'_>) -> CommandResult<Account> {
+    app.inner().register_builtin(LocalWallet::generate()).await
+}
+
+#[tauri::command]
+pub async fn import_builtin_key(
+    app: AppState<'_>,
+    private_key_hex: String,
+) -> CommandResult<Account> {
+    let bytes: [u8; 32] = hex::decode(private_key_hex.trim().trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| CommandError::input("a private key is 32 bytes of hex (64 characters)"))?;
+    let wallet = LocalWallet::from_bytes(&bytes)?;
+    app.inner().register_builtin(wallet).await
+}
+
+#[tauri::command]
+pub async fn begin_external_signin(
+    app: AppState<'_>,
+    address: String,
+) -> CommandResult<ExternalSigninRequest> {
+    let address = parse_address(&address)?;
+    let client = app.client().await?;
+    let (text, pending) = crate::signin::begin(client, address).await?;
+    let request_id = hex::encode(rand::random::<[u8; 16]>());
+    app.signins
+        .lock()
+        .map_err(|_| CommandError::new("app.internal", "sign-in state unavailable"))?
+        .insert(request_id.clone(), pending);
+    Ok(ExternalSigninRequest {
+        request_id,
+        text_to_sign: text,
+    })
+}
+
+#[tauri::command]
+pub async fn complete_external_signin(
+    app: AppState<'_>,
+    request_id: String,
+    signature_hex: String,
+) -> CommandResult<Account> {
+    let pending = app
+        .signins
+        .lock()
+        .map_err(|_| CommandError::new("app.internal", "sign-in state unavailable"))?
+        .remove(&request_id)
+        .ok_or_else(|| CommandError::input("no such sign-in (start again)"))?;
+    let signature: [u8; 65] = hex::decode(signature_hex.trim().trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            CommandError::new(
+                "identity.signature_invalid",
+                "the wallet's signature is not 65 bytes of hex",
+            )
+        })?;
+    match pending.sign(signature).await {
+        Ok(Ok(_)) => app.inner().registered(WalletKind::External).await,
+        Ok(Err(err)) => Err(err.into()),
+        Err(_) => Err(CommandError::new("app.internal", "the sign-in task ended")),
+    }
+}
+
+#[tauri::command]
+pub async fn list_conversations(app: AppState<'_>) -> CommandResult<Vec<ConversationView>> {
+    let client = app.client().await?;
+    let mut views = Vec::new();
+    for c in client.conversations().await? {
+        if c.state == "left" || c.state == "removed" {
+            continue;
+        }
+        views.push(app.conversation_view(&client, c).await?);
+    }
+    Ok(views)
+}
+
+#[tauri::command]
+pub async fn open_dm(app: AppState<'_>, peer: String) -> CommandResult<ConversationView> {
+    let client = app.client().await?;
+    let inbox = app.resolve(&client, &peer).await?;
+    let mut attempt = 0;
+    let group = loop {
+        match client.dm(&inbox).await {
+            Err(arx_core::CoreError::DmConverging) if attempt < 20 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            other => break other?,
+        }
+    };
+    let view = app
+        .conversation_view(&client, client.conversation(&group).await?)
+        .await?;
+    app.emit(EngineEvent::Conversation {
+        conversation: view.clone(),
+    });
+    Ok(view)
+}
+
+#[tauri::command]
+pub async fn create_group(
+    app: AppState<'_>,
+    name: String,
+    members: Vec<String>,
+) -> CommandResult<CreateGroupResult> {
+    let client = app.client().await?;
+    let mut inboxes = Vec::with_capacity(members.len());
+    for member in &members {
+        inboxes.push(app.resolve(&client, member).await?);
+    }
+    let name = name.trim();
+    let created = client
+        .create_group((!name.is_empty()).then_some(name), &inboxes)
+        .await?;
+    let conversation = app
+        .conversation_view(&client, client.conversation(&created.group_id).await?)
+        .await?;
+    app.emit(EngineEvent::Conversation {
+        conversation: conversation.clone(),
+    });
+    Ok(CreateGroupResult {
+        conversation,
+        failures: failures(created.failed),
+    })
+}
+
+#[tauri::command]
+pub async fn add_members(
+    app: AppState<'_>,
+    conversation_id: String,
+    members: Vec<String>,
+) -> CommandResult<AddMembersResult> {
+    let client = app.client().await?;
+    let group = group_id(&conversation_id)?;
+    let mut inboxes = Vec::with_capacity(members.len());
+    for member in &members {
+        inboxes.push(app.resolve(&client, member).await?);
+    }
+    let failed = client.add_members(&group, &inboxes).await?;
+    app.emit_conversation(&client, &group).await;
+    Ok(AddMembersResult {
+        failures: failures(failed),
+    })
+}
+
+#[tauri::command]
+pub async fn remove_members(
+    app: AppState<'_>,
+    conversation_id: String,
+    members: Vec<String>,
+) -> CommandResult<()> {
+    let client = app.client().await?;
+    let group = group_id(&conversation_id)?;
+    let mut inboxes = Vec::with_capacity(members.len());
+    for member in &members {
+        inboxes.push(app.resolve(&client, member).await?);
+    }
+    client.remove_members(&group, &inboxes).await?;
+    app.emit_conversation(&client, &group).await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn leave_group(app: AppState<'_>, conversation_id: String) -> CommandResult<()> {
+    let client = app.client().await?;
+    let group = group_id(&conversation_id)?;
+    client.leave_group(&group).await?;
+    app.emit(EngineEvent::ConversationRemoved { conversation_id });
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn group_members(
+    app: AppState<'_>,
+    conversation_id: String,
+) -> CommandResult<Vec<MemberView>> {
+    let client = app.client().await?;
+    let group = group_id(&conversation_id)?;
+    let me = client.registration().await?.map(|r| r.inbox_id);
+    let settings = client.group_settings(&group).await?;
+    let mut inboxes: Vec<_> = client
+        .members(&group)
+        .await?
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    inboxes.dedup();
+    let mut out = Vec::with_capacity(inboxes.len());
+    for inbox in inboxes {
+        out.push(MemberView {
+            address: app.address_of(&client, &inbox).await,
+            inbox_id: inbox.to_string(),
+            role: match settings.role(&inbox) {
+                arx_core::Role::SuperAdmin => Role::SuperAdmin,
+                arx_core::Role::Admin => Role::Admin,
+                arx_core::Role::Member => Role::Member,
+            },
+            is_me: Some(inbox) == me,
+        });
+    }
+    Ok(out)
+}
+
+#[tauri::command]
+pub async fn rename_group(
+    app: AppState<'_>,
+    conversation_id: String,
+    name: String,
+) -> CommandResult<()> {
+    let client = app.client().await?;
+    let group = group_id(&conversation_id)?;
+    client.rename_group(&group, &name).await?;
+    app.emit_conversation(&client, &group).await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn list_messages(
+    app: AppState<'_>,
+    conversation_id: String,
+    before_id: Option<String>,
+    limit: u32,
+) -> CommandResult<MessagePage> {
+    let client = app.client().await?;
+    let group = group_id(&conversation_id)?;
+    let before = before_id.as_deref().map(message_id).transpose()?;
+    let (page, has_more) = client.messages_page(&group, before, limit).await?;
+    let mut messages = Vec::with_capacity(page.len());
+    for m in &page {
+        messages.push(app.message_view(&client, m).await?);
+    }
+    Ok(MessagePage { messages, has_more })
+}
+
+#[tauri::command]
+pub async fn send_text(
+    app: AppState<'_>,
+    conversation_id: String,
+    text: String,
+    markdown: bool,
+) -> CommandResult<MessageView> {
+    let client = app.client().await?;
+    let group = group_id(&conversation_id)?;
+    let id = client.queue_text(&group, &text, markdown).await?;
+    let view = app
+        .message_view(&client, &client.message(id).await?)
+        .await?;
+    let app = app.inner().clone();
+    tokio::spawn(async move {
+        if let Err(err) = client.send_queued(&group).await {
+            tracing::info!(code = %err.code(), "message queued: {err}");
+        }
+        if let Ok(m) = client.message(id).await {
+            if let Ok(message) = app.message_view(&client, &m).await {
+                app.emit(EngineEvent::Message { message });
+            }
+        }
+        app.emit_conversation(&client, &group).await;
+    });
+    Ok(view)
+}
+
+#[tauri::command]
+pub async fn retry_message(app: AppState<'_>, message_id: String) -> CommandResult<()> {
+    let client = app.client().await?;
+    let id = self::message_id(&message_id)?;
+    let result = client.retry_message(id).await;
+    if let Ok(m) = client.message(id).await {
+        if let Ok(message) = app.message_view(&client, &m).await {
+            app.emit(EngineEvent::Message { message });
+        }
+    }
+    Ok(result?)
+}
+
+#[tauri::command]
+pub async fn mark_read(app: AppState<'_>, conversation_id: String) -> CommandResult<()> {
+    let client = app.client().await?;
+    let group = group_id(&conversation_id)?;
+    client.mark_read(&group).await?;
+    app.emit_conversation(&client, &group).await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn set_network(app: AppState<'_>, network: NetworkSetting) -> CommandResult<()> {
+    app.inner().set_network(network).await
+}

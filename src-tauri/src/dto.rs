@@ -1,0 +1,228 @@
+//! The shapes the UI sees (camelCase JSON). TypeScript declarations for them are generated into
+//! `ui/src/engine/bindings.ts`; a test fails when the committed file is stale.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::CommandError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationKind {
+    Dm,
+    Group,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Sending,
+    Sent,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    SuperAdmin,
+    Admin,
+    Member,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum WalletKind {
+    Builtin,
+    External,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub address: String,
+    pub inbox_id: String,
+    pub installation_id: String,
+    pub wallet_kind: WalletKind,
+}
+
+/// "local" is "This computer": the app runs (or shares) an embedded node on loopback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum NetworkSetting {
+    Local,
+    Remote { url: String },
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub version: String,
+    pub profile: String,
+    pub network: NetworkSetting,
+    pub account: Option<Account>,
+    pub data_dir: String,
+    pub log_dir: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionState {
+    Connecting,
+    Online,
+    Offline,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub id: String,
+    pub conversation_id: String,
+    pub sender_inbox_id: String,
+    pub sender_label: String,
+    pub is_mine: bool,
+    #[ts(type = "number")]
+    pub sent_at_ms: i64,
+    pub status: DeliveryStatus,
+    pub text: String,
+    pub markdown: bool,
+    /// The content type is unknown to this version: `text` holds the sender's fallback text.
+    pub is_fallback: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationView {
+    pub id: String,
+    pub kind: ConversationKind,
+    /// The group name, or the peer's address for a DM.
+    pub title: String,
+    pub peer_address: Option<String>,
+    pub last_message: Option<MessageView>,
+    #[ts(type = "number")]
+    pub last_activity_ms: i64,
+    pub unread_count: u32,
+    pub my_role: Role,
+    pub member_count: u32,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberView {
+    pub inbox_id: String,
+    pub address: String,
+    pub role: Role,
+    pub is_me: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AddFailure {
+    pub member: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePage {
+    /// Oldest first.
+    pub messages: Vec<MessageView>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalSigninRequest {
+    pub request_id: String,
+    pub text_to_sign: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateGroupResult {
+    pub conversation: ConversationView,
+    pub failures: Vec<AddFailure>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AddMembersResult {
+    pub failures: Vec<AddFailure>,
+}
+
+/// Pushed to the UI on the `engine-event` channel.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum EngineEvent {
+    /// A new message, or a known one whose status changed: upsert by id.
+    Message { message: MessageView },
+    /// A new or changed conversation: upsert by id.
+    Conversation { conversation: ConversationView },
+    /// The conversation is gone for this account (removed from the group, or left).
+    #[serde(rename_all = "camelCase")]
+    ConversationRemoved { conversation_id: String },
+    Connection {
+        state: ConnectionState,
+        detail: Option<String>,
+    },
+    /// The person clicked an OS notification for this conversation.
+    #[serde(rename_all = "camelCase")]
+    OpenConversation { conversation_id: String },
+}
+
+/// Every generated declaration, in the order they appear in `bindings.ts`.
+pub fn typescript_bindings() -> String {
+    let decls = [
+        ConversationKind::decl(),
+        DeliveryStatus::decl(),
+        Role::decl(),
+        WalletKind::decl(),
+        Account::decl(),
+        NetworkSetting::decl(),
+        AppInfo::decl(),
+        ConnectionState::decl(),
+        MessageView::decl(),
+        ConversationView::decl(),
+        MemberView::decl(),
+        AddFailure::decl(),
+        MessagePage::decl(),
+        ExternalSigninRequest::decl(),
+        CreateGroupResult::decl(),
+        AddMembersResult::decl(),
+        EngineEvent::decl(),
+        CommandError::decl(),
+    ];
+    let mut out = String::from(
+        "// Generated from the Rust types in src-tauri/src/dto.rs by `cargo test -p \
+         arx-messenger bindings` (ARX_UPDATE_BINDINGS=1 rewrites it). Do not edit.\n\n",
+    );
+    for decl in decls {
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// The committed bindings match the Rust types (ARX_UPDATE_BINDINGS=1 rewrites them).
+    #[test]
+    fn bindings_are_up_to_date() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/engine/bindings.ts");
+        let fresh = super::typescript_bindings();
+        if std::env::var_os("ARX_UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/engine/bindings.ts is stale: run ARX_UPDATE_BINDINGS=1 cargo test -p arx-messenger bindings"
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! ARX Messenger's desktop shell: Tauri commands over the engine (`arx-core`), events to the
+//! web UI, and "This computer" (an embedded node on loopback) when no network is configured.
+//!
+//! Options: `--profile NAME` / `ARX_PROFILE` (separate data, so two people can use one
+//! computer), `--node URL` / `ARX_NODE_URL` (use this node), `ARX_DATA_DIR` (data root instead
+//! of the OS app data directory), `ARX_LOCAL_NODE_PORT` (the local node's port, 7447).
+
+mod app;
+mod commands;
+pub mod dto;
+mod error;
+mod signin;
+
+use std::{fs::File, path::PathBuf, sync::Arc};
+
+use tauri::Manager;
+
+pub use dto::typescript_bindings;
+
+/// Command-line and environment options.
+struct Options {
+    profile: String,
+    node: Option<String>,
+    data_dir: Option<PathBuf>,
+    local_port: u16,
+}
+
+fn options() -> Result<Options, String> {
+    let mut profile = std::env::var("ARX_PROFILE").ok();
+    let mut node = std::env::var("ARX_NODE_URL").ok();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--profile" => profile = args.next(),
+            "--node" => node = args.next(),
+            _ => {}
+        }
+    }
+    let profile = profile.unwrap_or_else(|| "default".into());
+    if profile.is_empty()
+        || profile.len() > 64
+        || !profile
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "profile {profile:?}: use 1 to 64 letters, digits, '-' or '_'"
+        ));
+    }
+    let local_port = match std::env::var("ARX_LOCAL_NODE_PORT") {
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("ARX_LOCAL_NODE_PORT={port:?} is not a port"))?,
+        Err(_) => app::DEFAULT_LOCAL_PORT,
+    };
+    Ok(Options {
+        profile,
+        node: node.filter(|n| !n.trim().is_empty()),
+        data_dir: std::env::var_os("ARX_DATA_DIR").map(PathBuf::from),
+        local_port,
+    })
+}
+
+/// Logs go to `<log dir>/arx-<profile>.log` (never keys or message text).
+fn init_logs(log_dir: &std::path::Path, profile: &str) -> Result<(), String> {
+    std::fs::create_dir_all(log_dir).map_err(|e| format!("log directory: {e}"))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_dir.join(format!("arx-{profile}.log")))
+        .map_err(|e| format!("log file: {e}"))?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ARX_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+    Ok(())
+}
+
+/// Holds the profile's lock for the life of the process: one window per profile.
+struct InstanceLock(#[allow(dead_code)] File);
+
+fn lock_profile(dir: &std::path::Path, profile: &str) -> Result<InstanceLock, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("data directory {}: {e}", dir.display()))?;
+    let file = File::create(dir.join("app.lock")).map_err(|e| format!("lock file: {e}"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(InstanceLock(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "ARX is already open for profile {profile:?} (use --profile NAME for another person)"
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("lock file: {e}")),
+    }
+}
+
+pub fn run() {
+    let options = match options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("arx-messenger: {message}");
+            std::process::exit(2);
+        }
+    };
+    let built = tauri::Builder::default()
+        .setup(move |tauri_app| {
+            let paths = tauri_app.path();
+            let data_root = match &options.data_dir {
+                Some(dir) => dir.clone(),
+                None => paths.app_data_dir()?,
+            };
+            let log_dir = match &options.data_dir {
+                Some(dir) => dir.join("logs"),
+                None => paths.app_log_dir()?,
+            };
+            init_logs(&log_dir, &options.profile)?;
+            let app = Arc::new(app::App::new(
+                tauri_app.handle().clone(),
+                options.profile.clone(),
+                &data_root,
+                log_dir,
+                options.node.clone(),
+                options.local_port,
+            ));
+            let lock = lock_profile(&app.profile_dir, &options.profile)?;
+            tauri_app.manage(lock);
+            tauri_app.manage(app.clone());
+            tracing::info!(profile = %options.profile, "ARX Messenger starting");
+            tauri::async_runtime::spawn(async move { app.first_start().await });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::connection_state,
+            commands::create_builtin_account,
+            commands::import_builtin_key,
+            commands::begin_external_signin,
+            commands::complete_external_signin,
+            commands::list_conversations,
+            commands::open_dm,
+            commands::create_group,
+            commands::add_members,
+            commands::remove_members,
+            commands::leave_group,
+            commands::group_members,
+            commands::rename_group,
+            commands::list_messages,
+            commands::send_text,
+            commands::retry_message,
+            commands::mark_read,
+            commands::set_network,
+        ])
+        .build(tauri::generate_context!());
+    let app = match built {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("arx-messenger: {err}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            if let Some(app) = handle.try_state::<Arc<app::App>>() {
+                let app = app.inner().clone();
+                tauri::async_runtime::block_on(async move { app.stop().await });
+            }
+        }
+    });
+}
