@@ -33,6 +33,9 @@ CREATE TABLE intents (
     created_at_ns   INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX intents_open ON intents (group_id, id) WHERE state IN ('to_publish', 'published');
+-- A message's intent by its data (the message id); welcomes still to send.
+CREATE INDEX intents_by_data ON intents (kind, data);
+CREATE INDEX intents_welcomes ON intents (group_id, id) WHERE welcome IS NOT NULL AND welcome_sent = 0;
 
 -- Pending commits are intents now (an installation upgraded with one in flight treats it as
 -- lost: the group's next commit from it is rebuilt on the current epoch).

@@ -912,8 +912,9 @@ impl Client {
             retry_intent(tx, intent).await?;
             return Ok(());
         }
+        // Done: the payload is not needed any more (its hash stays for the echo's duplicates).
         sqlx::query(
-            "UPDATE intents SET state = 'committed' \
+            "UPDATE intents SET state = 'committed', payload = NULL \
              WHERE id = $1 AND state IN ('to_publish', 'published')",
         )
         .bind(intent)

@@ -555,7 +555,7 @@ impl Client {
             for chunk in batch.chunks(WELCOME_BATCH) {
                 self.transport.publish(chunk.to_vec()).await?;
             }
-            sqlx::query("UPDATE intents SET welcome_sent = 1 WHERE id = $1")
+            sqlx::query("UPDATE intents SET welcome_sent = 1, welcome = NULL WHERE id = $1")
                 .bind(id)
                 .execute(&self.db)
                 .await?;
