@@ -14,7 +14,7 @@ fi
 if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked --version 2.1.0
 fi
-cargo build --locked --bin arx --bin arx-node
+cargo build --locked -p arx-cli -p arx-node --bins
 npx tauri build --debug --no-bundle
 ARX_APP_BIN="$target_dir/debug/arx-messenger" \
 ARX_BIN="$target_dir/debug/arx" \
