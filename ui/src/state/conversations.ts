@@ -102,6 +102,8 @@ export function filterConversations(
 export function upsertMessage(list: MessageView[], message: MessageView): MessageView[] {
   const index = list.findIndex((m) => m.id === message.id);
   if (index >= 0) {
+    // A late "sending" (the send call's own answer) never undoes "sent" from an event.
+    if (list[index]?.status === "sent" && message.status === "sending") return list;
     const next = list.slice();
     next[index] = message;
     return next;
