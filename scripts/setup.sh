@@ -16,6 +16,7 @@ pkg-config --exists webkit2gtk-4.1 2>/dev/null || need_apt+=(libwebkit2gtk-4.1-d
 pkg-config --exists ayatana-appindicator3-0.1 2>/dev/null || need_apt+=(libayatana-appindicator3-dev)
 pkg-config --exists librsvg-2.0 2>/dev/null || need_apt+=(librsvg2-dev)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
+pkg-config --exists dbus-1 2>/dev/null || need_apt+=(libdbus-1-dev)
 [ -e /usr/include/xdo.h ] || need_apt+=(libxdo-dev)
 command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb xauth)
 command -v WebKitWebDriver >/dev/null 2>&1 || need_apt+=(webkit2gtk-driver)

@@ -11,17 +11,19 @@ use std::{
 };
 
 use arx_core::{Client, Conversation, Delivery, GrpcTransport, Role as CoreRole, StoredMessage};
-use arx_identity::{secret_file, Address, InboxId, LocalWallet};
+use arx_identity::{Address, InboxId, LocalWallet};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter};
 use tokio::sync::{mpsc, RwLock};
 
 use crate::{
+    desktop::Notifier,
     dto::{
         Account, ConnectionState, ConversationKind, ConversationView, DeliveryStatus, EngineEvent,
         MessageView, NetworkSetting, Role, WalletKind,
     },
     error::{CommandError, CommandResult},
+    keystore::{self, KeyStore, OsKeychain},
 };
 
 /// Where "This computer" runs its node: one per user, shared by every profile.
@@ -33,6 +35,10 @@ const EVENT: &str = "engine-event";
 struct Settings {
     network: Option<NetworkSetting>,
     wallet_kind: Option<WalletKind>,
+    /// Where the built-in wallet key is (absent in profiles made before the keychain: a file).
+    key_store: Option<KeyStore>,
+    /// OS notifications for new messages (on unless turned off).
+    notifications: Option<bool>,
 }
 
 /// The engine of the running profile.
@@ -64,6 +70,9 @@ pub struct App {
     ready: tokio::sync::watch::Sender<bool>,
     /// The last connection state sent, sent again to a UI that just (re)loaded.
     connection: Mutex<Option<EngineEvent>>,
+    notifier: Notifier,
+    /// When the process started, for the time to the first screen.
+    pub started: std::time::Instant,
 }
 
 pub fn short(address: &str) -> String {
@@ -100,6 +109,8 @@ impl App {
             signins: Mutex::default(),
             ready: tokio::sync::watch::Sender::new(false),
             connection: Mutex::new(None),
+            notifier: Notifier::default(),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -279,11 +290,28 @@ impl App {
             },
             arx_core::StreamEvent::Message(m) => {
                 let group = m.group_id.clone();
-                match self.message_view(client, &m).await {
-                    Ok(message) => self.emit(EngineEvent::Message { message }),
-                    Err(err) => tracing::warn!("message view: {err}"),
+                let message = match self.message_view(client, &m).await {
+                    Ok(message) => {
+                        self.emit(EngineEvent::Message {
+                            message: message.clone(),
+                        });
+                        Some(message)
+                    }
+                    Err(err) => {
+                        tracing::warn!("message view: {err}");
+                        None
+                    }
+                };
+                let conversation = self.emit_conversation(client, &group).await;
+                if let Some(message) = message {
+                    let focused = crate::desktop::window_focused(&self.handle);
+                    if crate::desktop::should_notify(&message, self.notifications(), focused) {
+                        let (title, body) =
+                            crate::desktop::notification_text(conversation.as_ref(), &message);
+                        self.notifier
+                            .notify(&self.handle, &message.conversation_id, &title, &body);
+                    }
                 }
-                self.emit_conversation(client, &group).await;
             }
             arx_core::StreamEvent::Connection { online, detail } => {
                 tracing::info!(online, "connection");
@@ -309,19 +337,80 @@ impl App {
         }
     }
 
-    pub async fn emit_conversation(&self, client: &Client, group_id: &[u8]) {
-        match client.conversation(group_id).await {
+    /// Reports the conversation's current state to the UI (and the unread badge), and
+    /// returns the view sent, if any.
+    pub async fn emit_conversation(
+        &self,
+        client: &Client,
+        group_id: &[u8],
+    ) -> Option<ConversationView> {
+        let view = match client.conversation(group_id).await {
             Ok(c) if c.state == "left" || c.state == "removed" => {
                 self.emit(EngineEvent::ConversationRemoved {
                     conversation_id: hex::encode(group_id),
-                })
+                });
+                None
             }
             Ok(c) => match self.conversation_view(client, c).await {
-                Ok(conversation) => self.emit(EngineEvent::Conversation { conversation }),
-                Err(err) => tracing::warn!("conversation view: {err}"),
+                Ok(conversation) => {
+                    self.emit(EngineEvent::Conversation {
+                        conversation: conversation.clone(),
+                    });
+                    Some(conversation)
+                }
+                Err(err) => {
+                    tracing::warn!("conversation view: {err}");
+                    None
+                }
             },
-            Err(err) => tracing::warn!("conversation: {err}"),
+            Err(err) => {
+                tracing::warn!("conversation: {err}");
+                None
+            }
+        };
+        self.update_badge(client).await;
+        view
+    }
+
+    /// The unread badge: unread messages over every conversation still open.
+    pub async fn update_badge(&self, client: &Client) {
+        match client.conversations().await {
+            Ok(list) => {
+                let unread = list
+                    .iter()
+                    .filter(|c| c.state != "left" && c.state != "removed")
+                    .map(|c| u64::try_from(c.unread).unwrap_or(0))
+                    .sum();
+                crate::desktop::set_badge(&self.handle, unread);
+            }
+            Err(err) => tracing::warn!("unread count: {err}"),
         }
+    }
+
+    /// Whether new messages raise OS notifications.
+    pub fn notifications(&self) -> bool {
+        self.settings().notifications.unwrap_or(true)
+    }
+
+    pub fn set_notifications(&self, enabled: bool) -> CommandResult<()> {
+        let mut settings = self.settings();
+        settings.notifications = Some(enabled);
+        self.save_settings(&settings)
+    }
+
+    /// The built-in wallet's private key, for the person to back it up.
+    pub fn builtin_key(&self) -> CommandResult<[u8; 32]> {
+        let settings = self.settings();
+        if settings.wallet_kind == Some(WalletKind::External) {
+            return Err(CommandError::new(
+                "app.external_wallet",
+                "this account signs with an external wallet: its key never reaches ARX",
+            ));
+        }
+        let store = settings.key_store.unwrap_or(KeyStore::File);
+        keystore::load(&OsKeychain, &self.profile_dir, store)?.ok_or_else(|| {
+            CommandError::new("app.key_store", "the wallet key of this profile is missing")
+        })
     }
 
     /// The wallet address of an inbox (remembered once known).
@@ -460,17 +549,41 @@ impl App {
         }))
     }
 
-    /// Registers with the built-in wallet `wallet`, kept in the profile (owner-only file).
-    pub async fn register_builtin(self: &Arc<Self>, wallet: LocalWallet) -> CommandResult<Account> {
+    /// Registers with a built-in wallet: `imported`, or else the key a sign-in that did not
+    /// finish already kept, or else a new one. The key is kept in the OS keychain (or an
+    /// owner-only file where there is none) before anything is published.
+    pub async fn register_builtin(
+        self: &Arc<Self>,
+        imported: Option<LocalWallet>,
+    ) -> CommandResult<Account> {
         let client = self.client().await?;
-        let path = self.profile_dir.join("wallet.key");
-        if secret_file::load(&path)
-            .map_err(|e| CommandError::new("core.data_dir", e.to_string()))?
-            .is_none()
-        {
-            secret_file::store(&path, &wallet.to_bytes())
-                .map_err(|e| CommandError::new("core.data_dir", e.to_string()))?;
+        if client.registration().await?.is_some() {
+            return Err(CommandError::new(
+                "app.already_signed_in",
+                "this profile already has an account (use --profile NAME for another)",
+            ));
         }
+        let mut settings = self.settings();
+        let kept = match settings.key_store {
+            Some(store) => keystore::load(&OsKeychain, &self.profile_dir, store)?,
+            None => None,
+        };
+        let wallet = match (imported, kept) {
+            (None, Some(bytes)) => LocalWallet::from_bytes(&bytes)?,
+            (imported, _) => {
+                let wallet = imported.unwrap_or_else(LocalWallet::generate);
+                let profile_dir = self.profile_dir.clone();
+                let secret = wallet.to_bytes();
+                let store = tokio::task::spawn_blocking(move || {
+                    keystore::store(&OsKeychain, &profile_dir, &secret)
+                })
+                .await
+                .map_err(|_| CommandError::new("app.internal", "the key store task ended"))??;
+                settings.key_store = Some(store);
+                self.save_settings(&settings)?;
+                wallet
+            }
+        };
         client
             .register(&arx_core::LocalWalletSigner(wallet))
             .await?;

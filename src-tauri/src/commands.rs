@@ -53,6 +53,7 @@ pub async fn app_info(app: AppState<'_>) -> CommandResult<AppInfo> {
         account: app.account().await?,
         data_dir: app.profile_dir.display().to_string(),
         log_dir: app.log_dir.display().to_string(),
+        notifications: app.notifications(),
     })
 }
 
@@ -64,7 +65,7 @@ pub async fn connection_state(app: AppState<'_>) -> CommandResult<EngineEvent> {
 
 #[tauri::command]
 pub async fn create_builtin_account(app: AppState<'_>) -> CommandResult<Account> {
-    app.inner().register_builtin(LocalWallet::generate()).await
+    app.inner().register_builtin(None).await
 }
 
 #[tauri::command]
@@ -77,7 +78,7 @@ pub async fn import_builtin_key(
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| CommandError::input("a private key is 32 bytes of hex (64 characters)"))?;
     let wallet = LocalWallet::from_bytes(&bytes)?;
-    app.inner().register_builtin(wallet).await
+    app.inner().register_builtin(Some(wallet)).await
 }
 
 #[tauri::command]
@@ -346,6 +347,41 @@ pub async fn mark_read(app: AppState<'_>, conversation_id: String) -> CommandRes
     client.mark_read(&group).await?;
     app.emit_conversation(&client, &group).await;
     Ok(())
+}
+
+/// Opens a link from a message in the browser (http, https and mailto only).
+#[tauri::command]
+pub async fn open_link(app: AppState<'_>, url: String) -> CommandResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let url = crate::desktop::checked_link(&url)?;
+    app.handle
+        .opener()
+        .open_url(url, None::<&str>)
+        .map_err(|e| CommandError::new("app.open_link", e.to_string()))
+}
+
+/// The UI shows its first interactive screen: logs the time since the process started and,
+/// when `ARX_READY_FILE` names a file, writes it there (for the start-up benchmark).
+#[tauri::command]
+pub async fn ui_ready(app: AppState<'_>) -> CommandResult<()> {
+    let elapsed = app.started.elapsed();
+    tracing::info!(ms = elapsed.as_millis() as u64, "first screen ready");
+    if let Some(path) = std::env::var_os("ARX_READY_FILE") {
+        std::fs::write(path, format!("{}\n", elapsed.as_millis()))
+            .map_err(|e| CommandError::new("app.ready_file", e.to_string()))?;
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn set_notifications(app: AppState<'_>, enabled: bool) -> CommandResult<()> {
+    app.set_notifications(enabled)
+}
+
+/// The built-in wallet's private key (hex), for the person to write down.
+#[tauri::command]
+pub async fn export_builtin_key(app: AppState<'_>) -> CommandResult<String> {
+    Ok(format!("0x{}", hex::encode(app.builtin_key()?)))
 }
 
 #[tauri::command]

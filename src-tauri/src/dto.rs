@@ -62,6 +62,8 @@ pub struct AppInfo {
     pub account: Option<Account>,
     pub data_dir: String,
     pub log_dir: String,
+    /// OS notifications for new messages.
+    pub notifications: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]

@@ -7,8 +7,10 @@
 
 mod app;
 mod commands;
+mod desktop;
 pub mod dto;
 mod error;
+mod keystore;
 mod signin;
 
 use std::{fs::File, path::PathBuf, sync::Arc};
@@ -80,6 +82,26 @@ fn init_logs(log_dir: &std::path::Path, profile: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Bumped by every move or resize of the window; a save waits for it to settle.
+static WINDOW_CHANGES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Writes the window's size and position shortly after it stops changing, so they are kept
+/// even when the app does not get to close normally.
+fn remember_window(handle: &tauri::AppHandle) {
+    use std::sync::atomic::Ordering;
+    use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+    let generation = WINDOW_CHANGES.fetch_add(1, Ordering::SeqCst) + 1;
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        if WINDOW_CHANGES.load(Ordering::SeqCst) == generation {
+            if let Err(err) = handle.save_window_state(StateFlags::all()) {
+                tracing::debug!("window state not saved: {err}");
+            }
+        }
+    });
+}
+
 /// Holds the profile's lock for the life of the process: one window per profile.
 struct InstanceLock(#[allow(dead_code)] File);
 
@@ -103,7 +125,25 @@ pub fn run() {
             std::process::exit(2);
         }
     };
+    // Beside the profile when the data root is given, else in the OS config directory (an
+    // absolute name is taken as is by the plugin).
+    let window_state_file = match &options.data_dir {
+        Some(dir) => dir
+            .join("profiles")
+            .join(&options.profile)
+            .join("window-state.json")
+            .display()
+            .to_string(),
+        None => format!("window-state-{}.json", options.profile),
+    };
     let built = tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
+        // Size, position and maximized state, per profile.
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_filename(window_state_file)
+                .build(),
+        )
         .setup(move |tauri_app| {
             let paths = tauri_app.path();
             let data_root = match &options.data_dir {
@@ -130,6 +170,14 @@ pub fn run() {
             tauri::async_runtime::spawn(async move { app.first_start().await });
             Ok(())
         })
+        .on_window_event(|window, event| {
+            if matches!(
+                event,
+                tauri::WindowEvent::Moved(_) | tauri::WindowEvent::Resized(_)
+            ) {
+                remember_window(window.app_handle());
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::connection_state,
@@ -150,6 +198,10 @@ pub fn run() {
             commands::retry_message,
             commands::mark_read,
             commands::set_network,
+            commands::open_link,
+            commands::ui_ready,
+            commands::set_notifications,
+            commands::export_builtin_key,
         ])
         .build(tauri::generate_context!());
     let app = match built {

@@ -229,13 +229,24 @@ async function main() {
     });
     await shot("04-group-exchange");
 
-    step("restart the app: the history is all there");
+    step("restart the app: the history is all there, in a window of the same size");
+    await browser.setWindowSize(940, 660);
+    const sizeBefore = await browser.getWindowSize();
+    // The app writes the window's state once it has settled (WebDriver ends the app without a
+    // normal close, which would save it too).
+    await new Promise((r) => setTimeout(r, 1500));
     await browser.deleteSession();
     browser = await session();
     await until("two conversations after restart", async () => {
       const items = await browser.$$('[data-testid="conversation-item"]');
       return items.length === 2;
     }, 60_000);
+    const sizeAfter = await browser.getWindowSize();
+    if (sizeAfter.width !== sizeBefore.width || sizeAfter.height !== sizeBefore.height) {
+      throw new Error(
+        `window size not remembered: ${JSON.stringify(sizeBefore)} became ${JSON.stringify(sizeAfter)}`,
+      );
+    }
     const restartedAddress = await (await byTest("account-address")).getAttribute("title");
     if (restartedAddress !== address) throw new Error("a different account after restart");
     for (const item of await browser.$$('[data-testid="conversation-item"]')) {

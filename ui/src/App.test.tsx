@@ -20,6 +20,14 @@ describe("onboarding", () => {
     expect(screen.getByTestId("conversation-list")).toBeInTheDocument();
   });
 
+  it("tells the shell once that the first screen is ready", async () => {
+    const engine = signedOut();
+    renderWithEngine(<App walletConnectProjectId={null} />, engine);
+    await userEvent.click(await screen.findByTestId("onboard-create-key"));
+    await screen.findByTestId("conversation-list");
+    await waitFor(() => expect(engine.readyCalls).toBe(1));
+  });
+
   it("validates an imported private key before handing it to the engine", async () => {
     const engine = signedOut();
     const importKey = vi.spyOn(engine, "importBuiltinKey");

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Messenger } from "./components/Messenger";
 import { Onboarding } from "./components/Onboarding";
 import { type AppInfo, EngineError } from "./engine/api";
@@ -26,6 +26,18 @@ export function App({
       .catch((raw: unknown) => setError(EngineError.from(raw)));
   }, [engine]);
   useEffect(() => load(), [load]);
+
+  // Tells the shell once that the first interactive screen shows (it logs the start-up time).
+  const readySent = useRef(false);
+  const ready = useCallback(() => {
+    if (readySent.current) return;
+    readySent.current = true;
+    engine.uiReady().catch(() => undefined);
+  }, [engine]);
+  const onboarding = info !== null && info.account === null;
+  useEffect(() => {
+    if (onboarding) ready();
+  }, [onboarding, ready]);
 
   if (error !== null) {
     return (
@@ -56,6 +68,7 @@ export function App({
   return (
     <Messenger
       info={info}
+      onReady={ready}
       onNetworkChanged={(network) => {
         setInfo({ ...info, network });
       }}

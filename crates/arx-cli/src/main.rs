@@ -47,7 +47,8 @@ enum Command {
     /// Group conversations.
     #[command(subcommand)]
     Group(GroupCommand),
-    /// Send a text message to a conversation (its id from `conversations`).
+    /// Send a text message to a conversation (its id from `conversations`). With `-` as the
+    /// text, every non-empty line of standard input becomes a message, sent in order.
     Send { conversation: String, text: String },
     /// Fetch welcomes and new messages from the node.
     Sync,
@@ -302,6 +303,21 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
         Command::Group(GroupCommand::Leave { conversation }) => {
             client.leave_group(&conversation_id(conversation)?).await?;
             Ok(json!({ "leaving": conversation }))
+        }
+        Command::Send { conversation, text } if text == "-" => {
+            let group = conversation_id(conversation)?;
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                .map_err(|e| CoreError::InvalidInput(format!("standard input: {e}")))?;
+            let mut last = None;
+            let mut queued = 0usize;
+            // Queued first (each durable on its own), then sent in order.
+            for line in input.lines().filter(|l| !l.trim().is_empty()) {
+                last = Some(client.queue_text(&group, line, false).await?);
+                queued += 1;
+            }
+            client.send_queued(&group).await?;
+            Ok(json!({ "sent": queued, "last_message_id": last, "delivery": "sent" }))
         }
         Command::Send { conversation, text } => {
             let id = client

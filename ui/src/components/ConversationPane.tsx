@@ -1,4 +1,4 @@
-import { useCallback, useEffect } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { type ConversationView, EngineError } from "../engine/api";
 import { useEngine } from "../engine/context";
 import { conversationTitle } from "../lib/format";
@@ -52,6 +52,17 @@ export function ConversationPane({
     document.addEventListener("visibilitychange", markRead);
     return () => document.removeEventListener("visibilitychange", markRead);
   }, [engine, conversation.id, unread, onRead]);
+
+  const [linkProblem, setLinkProblem] = useState<string | null>(null);
+  const openLink = useCallback(
+    (url: string) => {
+      setLinkProblem(null);
+      engine.openLink(url).catch((raw: unknown) => {
+        setLinkProblem(`That link cannot be opened: ${EngineError.from(raw).message}`);
+      });
+    },
+    [engine],
+  );
 
   const send = useCallback(
     async (text: string, markdown: boolean) => {
@@ -137,6 +148,14 @@ export function ConversationPane({
               </button>
             </div>
           ) : null}
+          {linkProblem !== null ? (
+            <div className="pane-inline-error" role="alert">
+              {linkProblem}{" "}
+              <button type="button" className="link-button" onClick={() => setLinkProblem(null)}>
+                Dismiss
+              </button>
+            </div>
+          ) : null}
           <MessageList
             messages={messages}
             isGroup={isGroup}
@@ -145,6 +164,7 @@ export function ConversationPane({
             onLoadOlder={loadOlder}
             onRetry={retry}
             label={`Messages in ${title}`}
+            onOpenLink={openLink}
           />
         </>
       )}

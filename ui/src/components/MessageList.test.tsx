@@ -27,6 +27,7 @@ function renderList(overrides: Partial<MessageListProps> = {}) {
     onLoadOlder: vi.fn(),
     onRetry: vi.fn(),
     label: "Messages",
+    onOpenLink: vi.fn(),
     ...overrides,
   };
   const view = render(<MessageList {...props} />);
@@ -152,6 +153,24 @@ describe("MessageList", () => {
     }
     expect(container.innerHTML).not.toContain("onerror");
     expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
+  });
+
+  it("hands links to the app to open outside instead of following them", () => {
+    const onOpenLink = vi.fn();
+    const { container } = renderList({
+      onOpenLink,
+      messages: [
+        makeMessage({ id: "l1", markdown: true, text: "see [the docs](https://example.org/d)" }),
+      ],
+    });
+    const link = within(container.querySelector(".markdown") as HTMLElement).getByRole("link");
+    const click = new MouseEvent("click", { bubbles: true, cancelable: true });
+    link.dispatchEvent(click);
+    expect(click.defaultPrevented).toBe(true);
+    expect(onOpenLink).toHaveBeenCalledWith("https://example.org/d");
+    // A click elsewhere in a bubble opens nothing.
+    fireEvent.click(container.querySelector(".markdown") as HTMLElement);
+    expect(onOpenLink).toHaveBeenCalledTimes(1);
   });
 
   it("shows plain text as typed and unknown content as its fallback", () => {

@@ -125,6 +125,8 @@ export interface MessageListProps {
   onRetry: (messageId: string) => void;
   /** Text read by screen readers for the log, e.g. "Messages with 0x12…". */
   label: string;
+  /** A link in a message was followed: the app opens it outside, never in its own window. */
+  onOpenLink: (url: string) => void;
 }
 
 export function MessageList({
@@ -135,6 +137,7 @@ export function MessageList({
   onLoadOlder,
   onRetry,
   label,
+  onOpenLink,
 }: MessageListProps) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const heights = useRef(new Map<string, number>());
@@ -311,6 +314,7 @@ export function MessageList({
           Loading earlier messages…
         </div>
       ) : null}
+      {/* biome-ignore lint/a11y/useKeyWithClickEvents: the click handler only serves links, and Enter on a focused link fires the same click. */}
       <div
         ref={scrollRef}
         className="message-list"
@@ -323,6 +327,15 @@ export function MessageList({
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable.
         tabIndex={0}
         onScroll={(event) => updateFromScroll(event.currentTarget)}
+        // Links are anchors (keyboard-reachable); a click or Enter on one bubbles up here.
+        onClick={(event) => {
+          const target = event.target instanceof Element ? event.target.closest("a[href]") : null;
+          const href = target?.getAttribute("href");
+          if (href) {
+            event.preventDefault();
+            onOpenLink(href);
+          }
+        }}
       >
         <div className="message-list-inner" style={{ height: layout.total }}>
           {visible}

@@ -19,10 +19,12 @@ import { SettingsDialog } from "./SettingsDialog";
 export interface MessengerProps {
   info: AppInfo;
   onNetworkChanged: (network: NetworkSetting) => void;
+  /** Called once the conversation list first shows (or fails to load). */
+  onReady?: () => void;
 }
 
 /** The signed-in app: conversation list, the open conversation, and the group info panel. */
-export function Messenger({ info, onNetworkChanged }: MessengerProps) {
+export function Messenger({ info, onNetworkChanged, onReady }: MessengerProps) {
   const engine = useEngine();
   const [conversations, dispatch] = useReducer(
     conversationsReducer,
@@ -51,6 +53,11 @@ export function Messenger({ info, onNetworkChanged }: MessengerProps) {
       .finally(() => setLoading(false));
   }, [engine]);
   useEffect(() => load(), [load]);
+  const readyRef = useRef(onReady);
+  readyRef.current = onReady;
+  useEffect(() => {
+    if (!loading) readyRef.current?.();
+  }, [loading]);
 
   useEngineEvents((event) => {
     switch (event.kind) {

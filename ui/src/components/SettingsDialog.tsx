@@ -32,8 +32,10 @@ export function SettingsDialog({ info, onClose, onNetworkChanged }: SettingsDial
                 </dd>
               </div>
             </dl>
+            {info.account.walletKind === "builtin" ? <KeyBackup /> : null}
           </section>
         ) : null}
+        <NotificationsSection enabled={info.notifications} />
         <section className="settings-section" aria-labelledby="settings-about">
           <h3 id="settings-about">About</h3>
           <dl className="facts">
@@ -51,6 +53,88 @@ export function SettingsDialog({ info, onClose, onNetworkChanged }: SettingsDial
         </section>
       </div>
     </Dialog>
+  );
+}
+
+function NotificationsSection({ enabled }: { enabled: boolean }) {
+  const engine = useEngine();
+  const [on, setOn] = useState(enabled);
+  const [problem, setProblem] = useState<string | null>(null);
+  const change = async (next: boolean) => {
+    setOn(next);
+    setProblem(null);
+    try {
+      await engine.setNotifications(next);
+    } catch (raw) {
+      setOn(!next);
+      setProblem(EngineError.from(raw).message);
+    }
+  };
+  return (
+    <section className="settings-section" aria-labelledby="settings-notifications">
+      <h3 id="settings-notifications">Notifications</h3>
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          checked={on}
+          onChange={(event) => void change(event.target.checked)}
+        />
+        <span>Notify me of new messages when ARX is in the background</span>
+      </label>
+      {problem !== null ? (
+        <p className="field-error" role="alert">
+          {problem}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+/** Shows the built-in wallet's key after a warning, so the person can keep a copy. */
+function KeyBackup() {
+  const engine = useEngine();
+  const [key, setKey] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const reveal = async () => {
+    setProblem(null);
+    try {
+      setKey(await engine.exportBuiltinKey());
+    } catch (raw) {
+      setProblem(EngineError.from(raw).message);
+    }
+  };
+  return (
+    <div className="key-backup">
+      <p className="field-hint">
+        Your account is this wallet key. Keep a copy somewhere safe: with it you can sign in on
+        another computer. Anyone who has it can speak as you.
+      </p>
+      {key === null ? (
+        <button type="button" className="button" onClick={() => void reveal()}>
+          Show wallet key
+        </button>
+      ) : (
+        <dl className="facts">
+          <div className="fact">
+            <dt>Wallet key</dt>
+            <dd>
+              <code className="fact-value" data-testid="wallet-key">
+                {key}
+              </code>
+              <CopyButton value={key} label="wallet key" />
+              <button type="button" className="link-button" onClick={() => setKey(null)}>
+                Hide
+              </button>
+            </dd>
+          </div>
+        </dl>
+      )}
+      {problem !== null ? (
+        <p className="field-error" role="alert">
+          {problem}
+        </p>
+      ) : null}
+    </div>
   );
 }
 

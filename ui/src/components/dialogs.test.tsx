@@ -178,4 +178,35 @@ describe("settings", () => {
     expect(setNetwork).toHaveBeenCalledWith(remote);
     await waitFor(() => expect(onNetworkChanged).toHaveBeenCalledWith(remote));
   });
+
+  it("turns notifications off and back on through the engine", async () => {
+    const engine = new FakeEngine();
+    const setNotifications = vi.spyOn(engine, "setNotifications");
+    renderWithEngine(
+      <SettingsDialog info={engine.info} onClose={vi.fn()} onNetworkChanged={vi.fn()} />,
+      engine,
+    );
+    const toggle = screen.getByRole("checkbox", { name: /notify me of new messages/i });
+    expect(toggle).toBeChecked();
+    await userEvent.click(toggle);
+    expect(setNotifications).toHaveBeenLastCalledWith(false);
+    expect(toggle).not.toBeChecked();
+    engine.failures.set("setNotifications", new EngineError("app.settings", "disk full"));
+    await userEvent.click(toggle);
+    expect(await screen.findByRole("alert")).toHaveTextContent("disk full");
+    expect(toggle).not.toBeChecked();
+  });
+
+  it("shows the built-in wallet key only when asked", async () => {
+    const engine = new FakeEngine();
+    renderWithEngine(
+      <SettingsDialog info={engine.info} onClose={vi.fn()} onNetworkChanged={vi.fn()} />,
+      engine,
+    );
+    expect(screen.queryByTestId("wallet-key")).toBeNull();
+    await userEvent.click(screen.getByRole("button", { name: "Show wallet key" }));
+    expect(await screen.findByTestId("wallet-key")).toHaveTextContent(`0x${"ab".repeat(32)}`);
+    await userEvent.click(screen.getByRole("button", { name: "Hide" }));
+    expect(screen.queryByTestId("wallet-key")).toBeNull();
+  });
 });

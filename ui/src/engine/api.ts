@@ -71,6 +71,14 @@ export interface EngineApi {
   markRead(conversationId: string): Promise<void>;
   /** The app restarts its engine on the new network. */
   setNetwork(network: NetworkSetting): Promise<void>;
+  /** OS notifications for new messages while the window is not focused. */
+  setNotifications(enabled: boolean): Promise<void>;
+  /** The built-in wallet's private key (0x hex), for the person to back it up. */
+  exportBuiltinKey(): Promise<string>;
+  /** Opens an http(s) or mailto link in the system's browser or mail app. */
+  openLink(url: string): Promise<void>;
+  /** The first interactive screen is showing (logged with the start-up time). */
+  uiReady(): Promise<void>;
   /** Registers a listener for engine events; the returned function removes it. */
   subscribe(listener: EngineListener): () => void;
 }

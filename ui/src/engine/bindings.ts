@@ -12,7 +12,11 @@ export type Account = { address: string, inboxId: string, installationId: string
 
 export type NetworkSetting = { "kind": "local" } | { "kind": "remote", url: string, };
 
-export type AppInfo = { version: string, profile: string, network: NetworkSetting, account: Account | null, dataDir: string, logDir: string, };
+export type AppInfo = { version: string, profile: string, network: NetworkSetting, account: Account | null, dataDir: string, logDir: string, 
+/**
+ * OS notifications for new messages.
+ */
+notifications: boolean, };
 
 export type ConnectionState = "connecting" | "online" | "offline";
 

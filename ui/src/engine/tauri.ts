@@ -65,6 +65,10 @@ export function createTauriEngine(): EngineApi {
     retryMessage: (messageId) => call<void>("retry_message", { messageId }),
     markRead: (conversationId) => call<void>("mark_read", { conversationId }),
     setNetwork: (network: NetworkSetting) => call<void>("set_network", { network }),
+    setNotifications: (enabled) => call<void>("set_notifications", { enabled }),
+    exportBuiltinKey: () => call<string>("export_builtin_key"),
+    openLink: (url) => call<void>("open_link", { url }),
+    uiReady: () => call<void>("ui_ready"),
     subscribe(listener) {
       listeners.add(listener);
       // One Tauri listener feeds every UI listener; it is registered on first use.

@@ -70,6 +70,7 @@ export class FakeEngine implements EngineApi {
     account: ME,
     dataDir: "/home/me/.local/share/arx",
     logDir: "/home/me/.local/share/arx/logs",
+    notifications: true,
   };
   conversations = new Map<string, ConversationView>();
   messages = new Map<string, MessageView[]>();
@@ -219,6 +220,24 @@ export class FakeEngine implements EngineApi {
   async setNetwork(network: NetworkSetting): Promise<void> {
     this.fail("setNetwork");
     this.info = { ...this.info, network };
+  }
+  async setNotifications(enabled: boolean): Promise<void> {
+    this.fail("setNotifications");
+    this.info = { ...this.info, notifications: enabled };
+  }
+  async exportBuiltinKey(): Promise<string> {
+    this.fail("exportBuiltinKey");
+    return `0x${"ab".repeat(32)}`;
+  }
+  /** Links the UI asked to open, in order. */
+  readonly openedLinks: string[] = [];
+  async openLink(url: string): Promise<void> {
+    this.fail("openLink");
+    this.openedLinks.push(url);
+  }
+  readyCalls = 0;
+  async uiReady(): Promise<void> {
+    this.readyCalls += 1;
   }
   subscribe(listener: EngineListener): () => void {
     this.listeners.add(listener);
