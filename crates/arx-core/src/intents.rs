@@ -268,6 +268,8 @@ impl Client {
     }
 
     /// The first intent to act on: one to publish, or a commit still waiting for its echo.
+    /// (The condition is exactly that of index `intents_next`, so published messages waiting
+    /// for their echo are not read.)
     async fn next_intent(&self, group_id: &[u8]) -> Result<Option<OpenIntent>, CoreError> {
         type Row = (
             i64,
