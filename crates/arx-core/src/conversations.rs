@@ -26,8 +26,8 @@ use crate::{
     client::Client,
     error::CoreError,
     intents::{
-        clear_pending_commit, data_message, fail_intent, inboxes_data, message_data, retry_intent,
-        role_data, IntentKind, IntentState,
+        data_message, fail_intent, inboxes_data, message_data, retry_intent, role_data, IntentKind,
+        IntentState,
     },
     metadata::{check_commit, GroupMetadata, Role},
     mls::{self, MlsProvider},
@@ -109,6 +109,42 @@ pub struct SyncSummary {
     pub messages: usize,
     pub commits: usize,
     pub skipped: usize,
+}
+
+impl SyncSummary {
+    fn add(&mut self, other: &SyncSummary) {
+        self.groups_joined += other.groups_joined;
+        self.messages += other.messages;
+        self.commits += other.commits;
+        self.skipped += other.skipped;
+    }
+}
+
+/// Envelopes of one group applied in one transaction (the group is loaded once for them).
+const APPLY_BATCH: usize = 100;
+
+/// What applying envelopes in one transaction carries from one envelope to the next.
+#[derive(Default)]
+struct Applying {
+    /// The group as the envelopes applied so far left it, once loaded.
+    group: Option<MlsGroup>,
+    /// When the newest message applied was received (the conversation's last activity).
+    last_activity: Option<i64>,
+}
+
+impl Applying {
+    /// The group as the transaction holds it: the copy carried along, or loaded from `tx`.
+    /// The caller puts it back once its changes are written.
+    fn take_group(
+        &mut self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        group_id: &[u8],
+    ) -> Result<MlsGroup, CoreError> {
+        match self.group.take() {
+            Some(group) => Ok(group),
+            None => load_group(&MlsProvider::new(tx), group_id),
+        }
+    }
 }
 
 fn join_config() -> MlsGroupJoinConfig {
@@ -433,8 +469,8 @@ impl Client {
         Ok(summary)
     }
 
-    /// Reads one group's new envelopes in order, applying each in its own transaction. The
-    /// caller holds the group's lock.
+    /// Reads one group's new envelopes in order and applies them, up to [`APPLY_BATCH`] per
+    /// transaction. The caller holds the group's lock.
     pub(crate) async fn sync_group_locked(
         &self,
         node: &NodeIdentity,
@@ -444,15 +480,53 @@ impl Client {
         let topic = Topic::group(group_id)?;
         loop {
             let (page, more) = self.next_page(&topic).await?;
-            for env in &page {
-                verify_originator_envelope(env, &node.public_key)?;
-                self.apply_group_envelope(node, group_id, &topic, env, summary)
+            for batch in page.chunks(APPLY_BATCH) {
+                self.apply_batch(node, group_id, &topic, batch, summary)
                     .await?;
             }
             if !more {
                 return Ok(());
             }
         }
+    }
+
+    /// Applies envelopes of the group in order in one transaction. If one of them fails, that
+    /// transaction is rolled back and they are applied again one per transaction, so everything
+    /// before the failing envelope is kept, exactly as when each is applied alone.
+    async fn apply_batch(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        topic: &Topic,
+        batch: &[OriginatorEnvelope],
+        summary: &mut SyncSummary,
+    ) -> Result<(), CoreError> {
+        if batch.len() > 1 {
+            let mut applied = SyncSummary::default();
+            match self
+                .apply_in_one_transaction(node, group_id, topic, batch, &mut applied)
+                .await
+            {
+                Ok(()) => {
+                    summary.add(&applied);
+                    return Ok(());
+                }
+                Err(err) => {
+                    tracing::debug!(code = %err.code(), "batch rolled back; one at a time: {err}")
+                }
+            }
+        }
+        for env in batch {
+            self.apply_in_one_transaction(
+                node,
+                group_id,
+                topic,
+                std::slice::from_ref(env),
+                summary,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn advance(&self, topic: &Topic, env: &OriginatorEnvelope) -> Result<(), CoreError> {
@@ -574,23 +648,78 @@ impl Client {
         Ok(true)
     }
 
-    async fn apply_group_envelope(
+    /// Applies envelopes of the group in order in one transaction: MLS state (the group loaded
+    /// once for all of them), message rows, and the cursor past the last of them.
+    async fn apply_in_one_transaction(
         &self,
         node: &NodeIdentity,
         group_id: &[u8],
         topic: &Topic,
+        envelopes: &[OriginatorEnvelope],
+        summary: &mut SyncSummary,
+    ) -> Result<(), CoreError> {
+        let mut tx = self.write_tx().await?;
+        let joined_epoch: i64 =
+            sqlx::query_scalar("SELECT joined_epoch FROM conversations WHERE group_id = $1")
+                .bind(group_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut applying = Applying::default();
+        for env in envelopes {
+            verify_originator_envelope(env, &node.public_key)?;
+            self.apply_group_envelope(
+                &mut tx,
+                &mut applying,
+                node,
+                group_id,
+                joined_epoch,
+                env,
+                summary,
+            )
+            .await?;
+        }
+        if let Some(at) = applying.last_activity {
+            sqlx::query("UPDATE conversations SET last_activity_ns = $1 WHERE group_id = $2")
+                .bind(at)
+                .bind(group_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Past the newest envelope of each originator.
+        let mut newest: BTreeMap<u32, &OriginatorEnvelope> = BTreeMap::new();
+        for env in envelopes {
+            let entry = newest.entry(env.originator_id).or_insert(env);
+            if env.sequence_id > entry.sequence_id {
+                *entry = env;
+            }
+        }
+        for env in newest.values() {
+            advance_cursor(&mut tx, topic, env).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies one envelope of the group inside the caller's transaction (which advances the
+    /// cursor past it). Every change to the MLS group goes through `applying.group`, so the
+    /// copy carried to the next envelope is always what the transaction holds.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_group_envelope(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        applying: &mut Applying,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        joined_epoch: i64,
         env: &OriginatorEnvelope,
         summary: &mut SyncSummary,
     ) -> Result<(), CoreError> {
         let hash = client_envelope_hash(&env.client_envelope);
-        let mut tx = self.write_tx().await?;
-        let (joined_epoch, own): (i64, bool) = sqlx::query_as(
-            "SELECT c.joined_epoch, EXISTS (SELECT 1 FROM own_payloads WHERE payload_hash = $2) \
-             FROM conversations c WHERE c.group_id = $1",
+        let own: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM own_payloads WHERE payload_hash = $1)",
         )
-        .bind(group_id)
         .bind(hash.as_slice())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         if own {
             // The echo of an own attempt: the current one of an intent, or a superseded one.
@@ -599,14 +728,16 @@ impl Client {
                  WHERE payload_hash = $1 AND state IN ('to_publish', 'published')",
             )
             .bind(hash.as_slice())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             if let Some((intent, kind, data, epoch)) = current {
-                self.apply_own_echo(&mut tx, group_id, env, intent, &kind, &data, epoch, summary)
-                    .await?;
+                let mut group = applying.take_group(tx, group_id)?;
+                self.apply_own_echo(
+                    tx, &mut group, group_id, env, intent, &kind, &data, epoch, summary,
+                )
+                .await?;
+                applying.group = Some(group);
             }
-            advance_cursor(&mut tx, topic, env).await?;
-            tx.commit().await?;
             return Ok(());
         }
 
@@ -620,8 +751,6 @@ impl Client {
         });
         let Some(message) = parsed else {
             summary.skipped += 1;
-            advance_cursor(&mut tx, topic, env).await?;
-            tx.commit().await?;
             return Ok(());
         };
         if message.content_type() == ContentType::Commit {
@@ -633,111 +762,101 @@ impl Client {
                  AND state IN ('to_publish', 'published') AND payload IS NOT NULL",
             )
             .bind(group_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             if let Some(intent) = pending {
-                let lost_dm_creation = {
-                    let provider = MlsProvider::new(&mut tx);
-                    let group = load_group(&provider, group_id)?;
-                    group.epoch().as_u64() == 0
-                };
-                clear_pending_commit(&mut tx, group_id)?;
+                let mut group = applying.take_group(tx, group_id)?;
+                let lost_dm_creation = group.epoch().as_u64() == 0;
+                {
+                    let provider = MlsProvider::new(tx);
+                    group
+                        .clear_pending_commit(provider.storage())
+                        .map_err(mls_err)?;
+                }
+                applying.group = Some(group);
                 if lost_dm_creation {
                     fail_intent(
-                        &mut tx,
+                        tx,
                         intent,
                         "dm.converging",
                         "the other side created this DM first",
                     )
                     .await?;
                 } else {
-                    retry_intent(&mut tx, intent).await?;
+                    retry_intent(tx, intent).await?;
                 }
             }
         }
         if i64::try_from(message.epoch().as_u64()).unwrap_or(i64::MAX) < joined_epoch {
             // Sent before this installation joined: not decryptable, not for it.
             summary.skipped += 1;
-            advance_cursor(&mut tx, topic, env).await?;
-            tx.commit().await?;
             return Ok(());
         }
 
+        let mut group = applying.take_group(tx, group_id)?;
+        if message.content_type() == ContentType::Application && message.epoch() != group.epoch() {
+            // Encrypted on an epoch a commit ordered before it has ended: every member drops
+            // it, and its sender encrypts it again on the current epoch.
+            tracing::debug!("application message from an ended epoch; skipped");
+            applying.group = Some(group);
+            summary.skipped += 1;
+            return Ok(());
+        }
         let processed = {
-            let provider = MlsProvider::new(&mut tx);
-            let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
-                .map_err(mls_err)?
-                .ok_or_else(|| CoreError::Mls("group state missing".into()))?;
-            if message.content_type() == ContentType::Application
-                && message.epoch() != group.epoch()
-            {
-                // Encrypted on an epoch a commit ordered before it has ended: every member
-                // drops it, and its sender encrypts it again on the current epoch.
-                tracing::debug!("application message from an ended epoch; skipped");
-                None
-            } else {
-                match group.process_message(&provider, message) {
-                    Ok(processed) => {
-                        let sender = match processed.sender() {
-                            Sender::Member(index) => group
-                                .members()
-                                .find(|m| m.index == *index)
-                                .map(|m| m.signature_key.clone()),
-                            _ => None,
-                        };
-                        let inbox = credential_inbox(processed.credential()).ok();
-                        Some((group, processed.into_content(), sender, inbox))
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "message could not be processed; skipped");
-                        None
-                    }
-                }
+            let provider = MlsProvider::new(tx);
+            group.process_message(&provider, message)
+        };
+        let processed = match processed {
+            Ok(processed) => processed,
+            Err(err) => {
+                // The group is loaded again for the next envelope: after a failure the copy in
+                // memory need not match what is stored.
+                tracing::warn!(error = %err, "message could not be processed; skipped");
+                summary.skipped += 1;
+                return Ok(());
             }
         };
-        let Some((mut group, content, sender_key, sender_inbox)) = processed else {
-            summary.skipped += 1;
-            advance_cursor(&mut tx, topic, env).await?;
-            tx.commit().await?;
-            return Ok(());
+        let sender_key = match processed.sender() {
+            Sender::Member(index) => group
+                .members()
+                .find(|m| m.index == *index)
+                .map(|m| m.signature_key.clone()),
+            _ => None,
         };
-        match content {
+        let sender_inbox = credential_inbox(processed.credential()).ok();
+        match processed.into_content() {
             ProcessedMessageContent::ApplicationMessage(app) => {
-                let (Some(sender_key), Some(sender_inbox)) = (sender_key, sender_inbox) else {
-                    summary.skipped += 1;
-                    advance_cursor(&mut tx, topic, env).await?;
-                    tx.commit().await?;
-                    return Ok(());
-                };
-                let content =
-                    EncodedContent::decode(app.into_bytes().as_slice()).unwrap_or(EncodedContent {
-                        type_id: "arx.unknown/0".into(),
-                        content: Vec::new(),
-                        fallback: "(a message this version of ARX cannot read)".into(),
-                    });
-                sqlx::query(
-                    "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, \
-                     content, fallback, sent_at_ns, payload_hash, originator_id, sequence_id, \
-                     delivery) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sent')",
-                )
-                .bind(group_id)
-                .bind(sender_inbox.as_bytes().as_slice())
-                .bind(sender_key)
-                .bind(&content.type_id)
-                .bind(&content.content)
-                .bind(&content.fallback)
-                .bind(env.received_at_ns)
-                .bind(hash.as_slice())
-                .bind(i64::from(env.originator_id))
-                .bind(i64::try_from(env.sequence_id).map_err(mls_err)?)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE conversations SET last_activity_ns = $1 WHERE group_id = $2")
-                    .bind(env.received_at_ns)
+                if let (Some(sender_key), Some(sender_inbox)) = (sender_key, sender_inbox) {
+                    let content = EncodedContent::decode(app.into_bytes().as_slice()).unwrap_or(
+                        EncodedContent {
+                            type_id: "arx.unknown/0".into(),
+                            content: Vec::new(),
+                            fallback: "(a message this version of ARX cannot read)".into(),
+                        },
+                    );
+                    sqlx::query(
+                        "INSERT INTO messages (group_id, sender_inbox, sender_installation, \
+                         type_id, content, fallback, sent_at_ns, payload_hash, originator_id, \
+                         sequence_id, delivery) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sent')",
+                    )
                     .bind(group_id)
-                    .execute(&mut *tx)
+                    .bind(sender_inbox.as_bytes().as_slice())
+                    .bind(sender_key)
+                    .bind(&content.type_id)
+                    .bind(&content.content)
+                    .bind(&content.fallback)
+                    .bind(env.received_at_ns)
+                    .bind(hash.as_slice())
+                    .bind(i64::from(env.originator_id))
+                    .bind(i64::try_from(env.sequence_id).map_err(mls_err)?)
+                    .execute(&mut **tx)
                     .await?;
-                summary.messages += 1;
+                    applying.last_activity = Some(env.received_at_ns);
+                    summary.messages += 1;
+                } else {
+                    summary.skipped += 1;
+                }
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 // The committer, its new leaf (if it updated it) and every added leaf must be
@@ -777,7 +896,7 @@ impl Client {
                 let is_dm: Option<String> =
                     sqlx::query_scalar("SELECT kind FROM conversations WHERE group_id = $1")
                         .bind(group_id)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&mut **tx)
                         .await?;
                 let before = GroupMetadata::of_group(&group);
                 let valid = match (leaves, &sender_inbox, before) {
@@ -797,15 +916,14 @@ impl Client {
                     Ok(()) => {
                         let removed = staged.self_removed();
                         let after = {
-                            let provider = MlsProvider::new(&mut tx);
+                            let provider = MlsProvider::new(tx);
                             group
                                 .merge_staged_commit(&provider, *staged)
                                 .map_err(mls_err)?;
                             GroupMetadata::of_group(&group)?
                         };
                         summary.commits += 1;
-                        self.after_commit(&mut tx, group_id, &after, removed)
-                            .await?;
+                        self.after_commit(tx, group_id, &after, removed).await?;
                         crate::intents::fault_point("commit.applying");
                     }
                     Err(err) => {
@@ -823,7 +941,7 @@ impl Client {
                 );
                 if self_remove {
                     let committer = {
-                        let provider = MlsProvider::new(&mut tx);
+                        let provider = MlsProvider::new(tx);
                         group
                             .store_pending_proposal(provider.storage(), *proposal)
                             .map_err(mls_err)?;
@@ -834,11 +952,10 @@ impl Client {
                          AND state = 'to_publish'",
                     )
                     .bind(group_id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut **tx)
                     .await?;
                     if committer == Some(group.own_leaf_index()) && queued.is_none() {
-                        Self::insert_intent(&mut tx, group_id, IntentKind::CommitPending, &[])
-                            .await?;
+                        Self::insert_intent(tx, group_id, IntentKind::CommitPending, &[]).await?;
                     }
                 } else {
                     summary.skipped += 1;
@@ -846,18 +963,19 @@ impl Client {
             }
             _ => summary.skipped += 1,
         }
-        advance_cursor(&mut tx, topic, env).await?;
-        tx.commit().await?;
+        applying.group = Some(group);
         Ok(())
     }
 
     /// Applies the echo of an own attempt: a commit is merged (its welcome leaves after this
     /// transaction); a message is delivered if the group is still on the epoch it was encrypted
     /// for, and otherwise goes back to be encrypted again (members drop the stale copy).
+    /// `group` is the group as the transaction holds it.
     #[allow(clippy::too_many_arguments)]
     async fn apply_own_echo(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        group: &mut MlsGroup,
         group_id: &[u8],
         env: &OriginatorEnvelope,
         intent: i64,
@@ -866,14 +984,8 @@ impl Client {
         epoch: Option<i64>,
         summary: &mut SyncSummary,
     ) -> Result<(), CoreError> {
-        let (current, pending) = {
-            let provider = MlsProvider::new(tx);
-            let group = load_group(&provider, group_id)?;
-            (
-                i64::try_from(group.epoch().as_u64()).map_err(mls_err)?,
-                group.pending_commit().is_some(),
-            )
-        };
+        let current = i64::try_from(group.epoch().as_u64()).map_err(mls_err)?;
+        let pending = group.pending_commit().is_some();
         if epoch != Some(current) {
             retry_intent(tx, intent).await?;
             return Ok(());
@@ -901,9 +1013,8 @@ impl Client {
         } else if pending {
             let after = {
                 let provider = MlsProvider::new(tx);
-                let mut group = load_group(&provider, group_id)?;
                 group.merge_pending_commit(&provider).map_err(mls_err)?;
-                GroupMetadata::of_group(&group)?
+                GroupMetadata::of_group(group)?
             };
             summary.commits += 1;
             self.after_commit(tx, group_id, &after, false).await?;
