@@ -26,8 +26,8 @@ use crate::{
     client::Client,
     error::CoreError,
     intents::{
-        data_message, fail_intent, inboxes_data, message_data, retry_intent, role_data, IntentKind,
-        IntentState,
+        data_message, encrypt_message, fail_intent, inboxes_data, message_data, record_attempt,
+        retry_intent, role_data, IntentKind, IntentState, Prepared,
     },
     metadata::{check_commit, GroupMetadata, Role},
     mls::{self, MlsProvider},
@@ -303,7 +303,26 @@ impl Client {
     /// as `sending`, then becomes `sent` when the node has it (or `failed`, with the error
     /// returned; a later sync sends it again when the error was retryable).
     pub async fn send_text(&self, group_id: &[u8], text: &str) -> Result<i64, CoreError> {
-        let id = self.queue_text(group_id, text, false).await?;
+        let content = text_content(text, false)?;
+        let lock = self.group_lock(group_id);
+        let id = {
+            let _guard = lock.lock().await;
+            let (id, attempt) = self.queue_message(group_id, &content, true).await?;
+            if let Some((intent, prepared)) = attempt {
+                // Nothing was ahead of it: encrypted as it was queued, published now.
+                self.publish_attempt(
+                    group_id,
+                    intent,
+                    IntentKind::Message,
+                    &message_data(id),
+                    prepared,
+                )
+                .await?;
+                return Ok(id);
+            }
+            id
+        };
+        // It waits its turn behind what is ahead of it.
         let node = self.node().await?;
         self.run_group(&node, group_id, &mut SyncSummary::default(), false)
             .await?;
@@ -321,27 +340,39 @@ impl Client {
         text: &str,
         markdown: bool,
     ) -> Result<i64, CoreError> {
-        let me = self.inbox(self.registration().await?)?;
-        if text.trim().is_empty() {
-            return Err(CoreError::InvalidInput("an empty message".into()));
-        }
-        if text.len() > MAX_TEXT_BYTES {
-            return Err(CoreError::InvalidInput(format!(
-                "a message of {} bytes (at most {MAX_TEXT_BYTES})",
-                text.len()
-            )));
-        }
-        self.require_active(group_id).await?;
-        let content = TextContent {
-            text: text.into(),
-            markdown,
-        }
-        .encode_to_vec();
+        let content = text_content(text, markdown)?;
+        Ok(self.queue_message(group_id, &content, false).await?.0)
+    }
+
+    /// Stores a message of this installation as `sending` with its intent, in one transaction.
+    /// With `encrypt` (the caller holds the group's lock), a message with nothing ahead of it
+    /// in the group (no intent to act on, no welcome to send) is also encrypted in that
+    /// transaction, and its intent id and prepared attempt are returned with its id.
+    async fn queue_message(
+        &self,
+        group_id: &[u8],
+        content: &EncodedContent,
+        encrypt: bool,
+    ) -> Result<(i64, Option<(i64, Prepared)>), CoreError> {
         let now = crate::client::now_ns();
         // Until its first attempt is prepared, the message's hash is a random placeholder.
         let mut placeholder = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut placeholder);
         let mut tx = self.write_tx().await?;
+        // The inner conditions are those of the indexes `intents_next` and `intents_welcomes`.
+        let (inbox, state, busy): (Option<Vec<u8>>, Option<String>, bool) = sqlx::query_as(
+            "SELECT (SELECT inbox_id FROM installation WHERE id = 1), \
+             (SELECT state FROM conversations WHERE group_id = $1), \
+             EXISTS (SELECT 1 FROM intents WHERE group_id = $1 AND (state = 'to_publish' \
+             OR (state = 'published' AND kind <> 'message'))) \
+             OR EXISTS (SELECT 1 FROM intents WHERE group_id = $1 AND state = 'committed' \
+             AND welcome IS NOT NULL AND welcome_sent = 0)",
+        )
+        .bind(group_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let me = InboxId::from_slice(&inbox.ok_or(CoreError::NotRegistered)?)?;
+        check_active(state.as_deref())?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, content, \
              fallback, sent_at_ns, payload_hash, delivery) \
@@ -350,9 +381,9 @@ impl Client {
         .bind(group_id)
         .bind(me.as_bytes().as_slice())
         .bind(self.installation_key().as_bytes().as_slice())
-        .bind(TEXT_TYPE)
-        .bind(&content)
-        .bind(text)
+        .bind(&content.type_id)
+        .bind(&content.content)
+        .bind(&content.fallback)
         .bind(now)
         .bind(placeholder.as_slice())
         .fetch_one(&mut *tx)
@@ -362,9 +393,28 @@ impl Client {
             .bind(group_id)
             .execute(&mut *tx)
             .await?;
-        Self::insert_intent(&mut tx, group_id, IntentKind::Message, &message_data(id)).await?;
+        let intent =
+            Self::insert_intent(&mut tx, group_id, IntentKind::Message, &message_data(id)).await?;
+        let attempt = if encrypt && !busy {
+            let signer = mls::mls_signer(&self.installation);
+            let (mls_message, epoch) =
+                encrypt_message(&mut tx, &signer, group_id, &content.encode_to_vec())?;
+            let prepared = record_attempt(
+                &mut tx,
+                group_id,
+                intent,
+                Some(id),
+                mls_message,
+                epoch,
+                None,
+            )
+            .await?;
+            Some((intent, prepared))
+        } else {
+            None
+        };
         tx.commit().await?;
-        Ok(id)
+        Ok((id, attempt))
     }
 
     /// Where the intent of own message `id` is.
@@ -1246,11 +1296,7 @@ impl Client {
                 .bind(group_id)
                 .fetch_optional(&self.db)
                 .await?;
-        match state.as_deref() {
-            None => Err(CoreError::InvalidInput("no such conversation".into())),
-            Some("active") => Ok(()),
-            Some(_) => Err(CoreError::NotAMember),
-        }
+        check_active(state.as_deref())
     }
 
     /// Refuses membership changes this installation may not ask for.
@@ -1655,6 +1701,38 @@ impl Client {
             .collect();
         Ok(members.into_iter().map(|(k, i)| (i, k)).collect())
     }
+}
+
+/// Refuses unless a conversation in `state` (`None`: there is none) is one this installation is
+/// still in.
+fn check_active(state: Option<&str>) -> Result<(), CoreError> {
+    match state {
+        None => Err(CoreError::InvalidInput("no such conversation".into())),
+        Some("active") => Ok(()),
+        Some(_) => Err(CoreError::NotAMember),
+    }
+}
+
+/// The content of a text message, after checking its length.
+fn text_content(text: &str, markdown: bool) -> Result<EncodedContent, CoreError> {
+    if text.trim().is_empty() {
+        return Err(CoreError::InvalidInput("an empty message".into()));
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(CoreError::InvalidInput(format!(
+            "a message of {} bytes (at most {MAX_TEXT_BYTES})",
+            text.len()
+        )));
+    }
+    Ok(EncodedContent {
+        type_id: TEXT_TYPE.into(),
+        content: TextContent {
+            text: text.into(),
+            markdown,
+        }
+        .encode_to_vec(),
+        fallback: text.into(),
+    })
 }
 
 /// The member that commits the pending leave requests of a group: the first admin by leaf
