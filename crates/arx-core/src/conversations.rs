@@ -12,12 +12,12 @@ use arx_proto::{
     QueryRequest, TextContent, TopicCursor,
 };
 use openmls::prelude::{
-    tls_codec::Deserialize as _, BasicCredential, ContentType, Credential, GroupId, KeyPackage,
-    LeafNodeIndex, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn,
-    MlsMessageIn, ProcessedMessageContent, Proposal, ProtocolMessage, ProtocolVersion, Sender,
-    StagedWelcome,
+    tls_codec::Deserialize as _, BasicCredential, ContentType, Credential, GroupContext, GroupId,
+    KeyPackage, LeafNodeIndex, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig,
+    MlsMessageBodyIn, MlsMessageIn, ProcessedMessageContent, Proposal, ProtocolMessage,
+    ProtocolVersion, Sender, StagedWelcome,
 };
-use openmls_traits::OpenMlsProvider;
+use openmls_traits::{storage::StorageProvider as _, OpenMlsProvider};
 use prost::Message;
 use rand::RngCore;
 use sha2::{Digest as _, Sha256};
@@ -1264,7 +1264,7 @@ impl Client {
     pub async fn group_settings(&self, group_id: &[u8]) -> Result<GroupMetadata, CoreError> {
         let mut conn = self.db.acquire().await?;
         let provider = MlsProvider::new(&mut conn);
-        GroupMetadata::of_group(&load_group(&provider, group_id)?)
+        GroupMetadata::from_extensions(load_context(&provider, group_id)?.extensions())
     }
 
     /// Refuses unless this installation's inbox has at least `role` in the group.
@@ -1274,13 +1274,15 @@ impl Client {
             return Err(CoreError::InvalidInput("a DM has no admins".into()));
         }
         self.require_active(group_id).await?;
-        if self.group_settings(group_id).await?.role(&me) < role {
+        let mut settings = self.group_settings(group_id).await?;
+        if settings.role(&me) < role {
             // Judge by the group's latest settings: the role may have just been given.
             let node = self.node().await?;
             self.process_group(&node, group_id, &mut SyncSummary::default())
                 .await?;
+            settings = self.group_settings(group_id).await?;
         }
-        if self.group_settings(group_id).await?.role(&me) < role {
+        if settings.role(&me) < role {
             return Err(CoreError::NotPermitted(match role {
                 Role::SuperAdmin => "only super admins may do this".into(),
                 _ => "only admins may do this".into(),
@@ -1677,7 +1679,7 @@ impl Client {
     pub async fn epoch(&self, group_id: &[u8]) -> Result<u64, CoreError> {
         let mut conn = self.db.acquire().await?;
         let provider = MlsProvider::new(&mut conn);
-        Ok(load_group(&provider, group_id)?.epoch().as_u64())
+        Ok(load_context(&provider, group_id)?.epoch().as_u64())
     }
 
     /// Members of a conversation: (inbox, installation) per leaf.
@@ -1770,6 +1772,19 @@ pub(crate) fn load_group(
     MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
         .map_err(mls_err)?
         .ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))
+}
+
+/// The group's context as stored (its epoch and its settings): one read, where loading the
+/// group reads and decodes its whole tree and secrets as well.
+pub(crate) fn load_context(
+    provider: &MlsProvider<'_>,
+    group_id: &[u8],
+) -> Result<GroupContext, CoreError> {
+    let context: Option<GroupContext> = provider
+        .storage()
+        .group_context(&GroupId::from_slice(group_id))
+        .map_err(mls_err)?;
+    context.ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))
 }
 
 async fn advance_cursor(

@@ -25,7 +25,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::{
     client::Client,
-    conversations::{credential_inbox, envelope, load_group, mls_err, SyncSummary},
+    conversations::{credential_inbox, envelope, load_context, load_group, mls_err, SyncSummary},
     error::CoreError,
     metadata::{GroupMetadata, Role},
     mls::{self, MlsProvider},
@@ -265,7 +265,7 @@ impl Client {
     async fn current_epoch(&self, group_id: &[u8]) -> Result<i64, CoreError> {
         let mut conn = self.db.acquire().await?;
         let provider = MlsProvider::new(&mut conn);
-        epoch_of(&load_group(&provider, group_id)?)
+        i64::try_from(load_context(&provider, group_id)?.epoch().as_u64()).map_err(mls_err)
     }
 
     /// The first intent to act on: one to publish, or a commit still waiting for its echo.
@@ -415,29 +415,23 @@ impl Client {
         intent: &OpenIntent,
         reports: &mut AddReports,
     ) -> Result<Option<Prepared>, CoreError> {
-        // Network work first, outside any transaction.
-        let key_packages = match intent.kind {
+        // Network work first, outside any transaction: the key packages of every installation
+        // of the inboxes to add (but this one). Those already in the group are left out below,
+        // with the group loaded once in the transaction.
+        let (key_packages, failed) = match intent.kind {
             IntentKind::AddMembers => {
-                let present: Vec<InstallationKey> = self
-                    .members(group_id)
-                    .await?
-                    .into_iter()
-                    .map(|(_, k)| k)
-                    .collect();
                 let mut wanted = Vec::new();
                 for inbox in data_inboxes(&intent.data)? {
                     let state = self.association_state_from(node, &inbox).await?;
                     for key in state.installations() {
-                        if !present.contains(&key) && key != self.installation_key() {
+                        if key != self.installation_key() {
                             wanted.push((inbox, key));
                         }
                     }
                 }
-                let (good, failed) = self.fetch_key_packages(node, &wanted).await?;
-                reports.insert(intent.id, failed);
-                good
+                self.fetch_key_packages(node, &wanted).await?
             }
-            _ => Vec::new(),
+            _ => (Vec::new(), Vec::new()),
         };
         let signer = mls::mls_signer(&self.installation);
         let me = self
@@ -464,6 +458,21 @@ impl Client {
         } else {
             let provider = MlsProvider::new(&mut tx);
             let mut group = load_group(&provider, group_id)?;
+            let present: Vec<InstallationKey> = group
+                .members()
+                .filter_map(|m| InstallationKey::from_slice(&m.signature_key).ok())
+                .collect();
+            if intent.kind == IntentKind::AddMembers {
+                let failed = failed
+                    .into_iter()
+                    .filter(|(key, _)| !present.contains(key))
+                    .collect();
+                reports.insert(intent.id, failed);
+            }
+            let key_packages = key_packages
+                .into_iter()
+                .filter(|(key, _)| !present.contains(key))
+                .collect();
             build_change(&provider, &signer, &mut group, &me, intent, key_packages)
         };
         let built = match built {
