@@ -112,7 +112,7 @@ pub struct SyncSummary {
 }
 
 impl SyncSummary {
-    fn add(&mut self, other: &SyncSummary) {
+    fn add_counts(&mut self, other: &SyncSummary) {
         self.groups_joined += other.groups_joined;
         self.messages += other.messages;
         self.commits += other.commits;
@@ -558,7 +558,7 @@ impl Client {
                 .await
             {
                 Ok(()) => {
-                    summary.add(&applied);
+                    summary.add_counts(&applied);
                     return Ok(());
                 }
                 Err(err) => {
@@ -854,17 +854,19 @@ impl Client {
         }
         let processed = {
             let provider = MlsProvider::new(tx);
-            group.process_message(&provider, message)
-        };
-        let processed = match processed {
-            Ok(processed) => processed,
-            Err(err) => {
-                // The group is loaded again for the next envelope: after a failure the copy in
-                // memory need not match what is stored.
-                tracing::warn!(error = %err, "message could not be processed; skipped");
-                summary.skipped += 1;
-                return Ok(());
+            match group.process_message(&provider, message) {
+                Ok(processed) => Some(processed),
+                Err(err) => {
+                    tracing::warn!(error = %err, "message could not be processed; skipped");
+                    None
+                }
             }
+        };
+        let Some(processed) = processed else {
+            // The group is loaded again for the next envelope: after a failure the copy in
+            // memory need not match what is stored.
+            summary.skipped += 1;
+            return Ok(());
         };
         let sender_key = match processed.sender() {
             Sender::Member(index) => group
