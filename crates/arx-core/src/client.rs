@@ -85,8 +85,12 @@ impl Client {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        // No ping before each acquire: a SQLite connection is a local file that does not go
+        // stale, and the ping is one more hand-off to the connection's thread per statement
+        // run on the pool.
         let db = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         sqlx::migrate!("../../migrations/client").run(&db).await?;

@@ -12,12 +12,12 @@ use arx_proto::{
     QueryRequest, TextContent, TopicCursor,
 };
 use openmls::prelude::{
-    tls_codec::Deserialize as _, BasicCredential, ContentType, Credential, GroupId, KeyPackage,
-    LeafNodeIndex, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn,
-    MlsMessageIn, ProcessedMessageContent, Proposal, ProtocolMessage, ProtocolVersion, Sender,
-    StagedWelcome,
+    tls_codec::Deserialize as _, BasicCredential, ContentType, Credential, GroupContext, GroupId,
+    KeyPackage, LeafNodeIndex, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig,
+    MlsMessageBodyIn, MlsMessageIn, ProcessedMessageContent, Proposal, ProtocolMessage,
+    ProtocolVersion, Sender, StagedWelcome,
 };
-use openmls_traits::OpenMlsProvider;
+use openmls_traits::{storage::StorageProvider as _, OpenMlsProvider};
 use prost::Message;
 use rand::RngCore;
 use sha2::{Digest as _, Sha256};
@@ -26,8 +26,8 @@ use crate::{
     client::Client,
     error::CoreError,
     intents::{
-        clear_pending_commit, data_message, fail_intent, inboxes_data, message_data, retry_intent,
-        role_data, IntentKind, IntentState,
+        data_message, encrypt_message, fail_intent, inboxes_data, message_data, record_attempt,
+        retry_intent, role_data, IntentKind, IntentState, Prepared,
     },
     metadata::{check_commit, GroupMetadata, Role},
     mls::{self, MlsProvider},
@@ -109,6 +109,42 @@ pub struct SyncSummary {
     pub messages: usize,
     pub commits: usize,
     pub skipped: usize,
+}
+
+impl SyncSummary {
+    fn add_counts(&mut self, other: &SyncSummary) {
+        self.groups_joined += other.groups_joined;
+        self.messages += other.messages;
+        self.commits += other.commits;
+        self.skipped += other.skipped;
+    }
+}
+
+/// Envelopes of one group applied in one transaction (the group is loaded once for them).
+const APPLY_BATCH: usize = 100;
+
+/// What applying envelopes in one transaction carries from one envelope to the next.
+#[derive(Default)]
+struct Applying {
+    /// The group as the envelopes applied so far left it, once loaded.
+    group: Option<MlsGroup>,
+    /// When the newest message applied was received (the conversation's last activity).
+    last_activity: Option<i64>,
+}
+
+impl Applying {
+    /// The group as the transaction holds it: the copy carried along, or loaded from `tx`.
+    /// The caller puts it back once its changes are written.
+    fn take_group(
+        &mut self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        group_id: &[u8],
+    ) -> Result<MlsGroup, CoreError> {
+        match self.group.take() {
+            Some(group) => Ok(group),
+            None => load_group(&MlsProvider::new(tx), group_id),
+        }
+    }
 }
 
 fn join_config() -> MlsGroupJoinConfig {
@@ -267,7 +303,26 @@ impl Client {
     /// as `sending`, then becomes `sent` when the node has it (or `failed`, with the error
     /// returned; a later sync sends it again when the error was retryable).
     pub async fn send_text(&self, group_id: &[u8], text: &str) -> Result<i64, CoreError> {
-        let id = self.queue_text(group_id, text, false).await?;
+        let content = text_content(text, false)?;
+        let lock = self.group_lock(group_id);
+        let id = {
+            let _guard = lock.lock().await;
+            let (id, attempt) = self.queue_message(group_id, &content, true).await?;
+            if let Some((intent, prepared)) = attempt {
+                // Nothing was ahead of it: encrypted as it was queued, published now.
+                self.publish_attempt(
+                    group_id,
+                    intent,
+                    IntentKind::Message,
+                    &message_data(id),
+                    prepared,
+                )
+                .await?;
+                return Ok(id);
+            }
+            id
+        };
+        // It waits its turn behind what is ahead of it.
         let node = self.node().await?;
         self.run_group(&node, group_id, &mut SyncSummary::default(), false)
             .await?;
@@ -285,27 +340,39 @@ impl Client {
         text: &str,
         markdown: bool,
     ) -> Result<i64, CoreError> {
-        let me = self.inbox(self.registration().await?)?;
-        if text.trim().is_empty() {
-            return Err(CoreError::InvalidInput("an empty message".into()));
-        }
-        if text.len() > MAX_TEXT_BYTES {
-            return Err(CoreError::InvalidInput(format!(
-                "a message of {} bytes (at most {MAX_TEXT_BYTES})",
-                text.len()
-            )));
-        }
-        self.require_active(group_id).await?;
-        let content = TextContent {
-            text: text.into(),
-            markdown,
-        }
-        .encode_to_vec();
+        let content = text_content(text, markdown)?;
+        Ok(self.queue_message(group_id, &content, false).await?.0)
+    }
+
+    /// Stores a message of this installation as `sending` with its intent, in one transaction.
+    /// With `encrypt` (the caller holds the group's lock), a message with nothing ahead of it
+    /// in the group (no intent to act on, no welcome to send) is also encrypted in that
+    /// transaction, and its intent id and prepared attempt are returned with its id.
+    async fn queue_message(
+        &self,
+        group_id: &[u8],
+        content: &EncodedContent,
+        encrypt: bool,
+    ) -> Result<(i64, Option<(i64, Prepared)>), CoreError> {
         let now = crate::client::now_ns();
         // Until its first attempt is prepared, the message's hash is a random placeholder.
         let mut placeholder = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut placeholder);
         let mut tx = self.write_tx().await?;
+        // The inner conditions are those of the indexes `intents_next` and `intents_welcomes`.
+        let (inbox, state, busy): (Option<Vec<u8>>, Option<String>, bool) = sqlx::query_as(
+            "SELECT (SELECT inbox_id FROM installation WHERE id = 1), \
+             (SELECT state FROM conversations WHERE group_id = $1), \
+             EXISTS (SELECT 1 FROM intents WHERE group_id = $1 AND (state = 'to_publish' \
+             OR (state = 'published' AND kind <> 'message'))) \
+             OR EXISTS (SELECT 1 FROM intents WHERE group_id = $1 AND state = 'committed' \
+             AND welcome IS NOT NULL AND welcome_sent = 0)",
+        )
+        .bind(group_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let me = InboxId::from_slice(&inbox.ok_or(CoreError::NotRegistered)?)?;
+        check_active(state.as_deref())?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, content, \
              fallback, sent_at_ns, payload_hash, delivery) \
@@ -314,9 +381,9 @@ impl Client {
         .bind(group_id)
         .bind(me.as_bytes().as_slice())
         .bind(self.installation_key().as_bytes().as_slice())
-        .bind(TEXT_TYPE)
-        .bind(&content)
-        .bind(text)
+        .bind(&content.type_id)
+        .bind(&content.content)
+        .bind(&content.fallback)
         .bind(now)
         .bind(placeholder.as_slice())
         .fetch_one(&mut *tx)
@@ -326,9 +393,28 @@ impl Client {
             .bind(group_id)
             .execute(&mut *tx)
             .await?;
-        Self::insert_intent(&mut tx, group_id, IntentKind::Message, &message_data(id)).await?;
+        let intent =
+            Self::insert_intent(&mut tx, group_id, IntentKind::Message, &message_data(id)).await?;
+        let attempt = if encrypt && !busy {
+            let signer = mls::mls_signer(&self.installation);
+            let (mls_message, epoch) =
+                encrypt_message(&mut tx, &signer, group_id, &content.encode_to_vec())?;
+            let prepared = record_attempt(
+                &mut tx,
+                group_id,
+                intent,
+                Some(id),
+                mls_message,
+                epoch,
+                None,
+            )
+            .await?;
+            Some((intent, prepared))
+        } else {
+            None
+        };
         tx.commit().await?;
-        Ok(id)
+        Ok((id, attempt))
     }
 
     /// Where the intent of own message `id` is.
@@ -433,8 +519,8 @@ impl Client {
         Ok(summary)
     }
 
-    /// Reads one group's new envelopes in order, applying each in its own transaction. The
-    /// caller holds the group's lock.
+    /// Reads one group's new envelopes in order and applies them, up to [`APPLY_BATCH`] per
+    /// transaction. The caller holds the group's lock.
     pub(crate) async fn sync_group_locked(
         &self,
         node: &NodeIdentity,
@@ -444,15 +530,53 @@ impl Client {
         let topic = Topic::group(group_id)?;
         loop {
             let (page, more) = self.next_page(&topic).await?;
-            for env in &page {
-                verify_originator_envelope(env, &node.public_key)?;
-                self.apply_group_envelope(node, group_id, &topic, env, summary)
+            for batch in page.chunks(APPLY_BATCH) {
+                self.apply_batch(node, group_id, &topic, batch, summary)
                     .await?;
             }
             if !more {
                 return Ok(());
             }
         }
+    }
+
+    /// Applies envelopes of the group in order in one transaction. If one of them fails, that
+    /// transaction is rolled back and they are applied again one per transaction, so everything
+    /// before the failing envelope is kept, exactly as when each is applied alone.
+    async fn apply_batch(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        topic: &Topic,
+        batch: &[OriginatorEnvelope],
+        summary: &mut SyncSummary,
+    ) -> Result<(), CoreError> {
+        if batch.len() > 1 {
+            let mut applied = SyncSummary::default();
+            match self
+                .apply_in_one_transaction(node, group_id, topic, batch, &mut applied)
+                .await
+            {
+                Ok(()) => {
+                    summary.add_counts(&applied);
+                    return Ok(());
+                }
+                Err(err) => {
+                    tracing::debug!(code = %err.code(), "batch rolled back; one at a time: {err}")
+                }
+            }
+        }
+        for env in batch {
+            self.apply_in_one_transaction(
+                node,
+                group_id,
+                topic,
+                std::slice::from_ref(env),
+                summary,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn advance(&self, topic: &Topic, env: &OriginatorEnvelope) -> Result<(), CoreError> {
@@ -574,23 +698,78 @@ impl Client {
         Ok(true)
     }
 
-    async fn apply_group_envelope(
+    /// Applies envelopes of the group in order in one transaction: MLS state (the group loaded
+    /// once for all of them), message rows, and the cursor past the last of them.
+    async fn apply_in_one_transaction(
         &self,
         node: &NodeIdentity,
         group_id: &[u8],
         topic: &Topic,
+        envelopes: &[OriginatorEnvelope],
+        summary: &mut SyncSummary,
+    ) -> Result<(), CoreError> {
+        let mut tx = self.write_tx().await?;
+        let joined_epoch: i64 =
+            sqlx::query_scalar("SELECT joined_epoch FROM conversations WHERE group_id = $1")
+                .bind(group_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut applying = Applying::default();
+        for env in envelopes {
+            verify_originator_envelope(env, &node.public_key)?;
+            self.apply_group_envelope(
+                &mut tx,
+                &mut applying,
+                node,
+                group_id,
+                joined_epoch,
+                env,
+                summary,
+            )
+            .await?;
+        }
+        if let Some(at) = applying.last_activity {
+            sqlx::query("UPDATE conversations SET last_activity_ns = $1 WHERE group_id = $2")
+                .bind(at)
+                .bind(group_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Past the newest envelope of each originator.
+        let mut newest: BTreeMap<u32, &OriginatorEnvelope> = BTreeMap::new();
+        for env in envelopes {
+            let entry = newest.entry(env.originator_id).or_insert(env);
+            if env.sequence_id > entry.sequence_id {
+                *entry = env;
+            }
+        }
+        for env in newest.values() {
+            advance_cursor(&mut tx, topic, env).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies one envelope of the group inside the caller's transaction (which advances the
+    /// cursor past it). Every change to the MLS group goes through `applying.group`, so the
+    /// copy carried to the next envelope is always what the transaction holds.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_group_envelope(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        applying: &mut Applying,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        joined_epoch: i64,
         env: &OriginatorEnvelope,
         summary: &mut SyncSummary,
     ) -> Result<(), CoreError> {
         let hash = client_envelope_hash(&env.client_envelope);
-        let mut tx = self.write_tx().await?;
-        let (joined_epoch, own): (i64, bool) = sqlx::query_as(
-            "SELECT c.joined_epoch, EXISTS (SELECT 1 FROM own_payloads WHERE payload_hash = $2) \
-             FROM conversations c WHERE c.group_id = $1",
+        let own: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM own_payloads WHERE payload_hash = $1)",
         )
-        .bind(group_id)
         .bind(hash.as_slice())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         if own {
             // The echo of an own attempt: the current one of an intent, or a superseded one.
@@ -599,14 +778,16 @@ impl Client {
                  WHERE payload_hash = $1 AND state IN ('to_publish', 'published')",
             )
             .bind(hash.as_slice())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             if let Some((intent, kind, data, epoch)) = current {
-                self.apply_own_echo(&mut tx, group_id, env, intent, &kind, &data, epoch, summary)
-                    .await?;
+                let mut group = applying.take_group(tx, group_id)?;
+                self.apply_own_echo(
+                    tx, &mut group, group_id, env, intent, &kind, &data, epoch, summary,
+                )
+                .await?;
+                applying.group = Some(group);
             }
-            advance_cursor(&mut tx, topic, env).await?;
-            tx.commit().await?;
             return Ok(());
         }
 
@@ -620,8 +801,6 @@ impl Client {
         });
         let Some(message) = parsed else {
             summary.skipped += 1;
-            advance_cursor(&mut tx, topic, env).await?;
-            tx.commit().await?;
             return Ok(());
         };
         if message.content_type() == ContentType::Commit {
@@ -633,111 +812,103 @@ impl Client {
                  AND state IN ('to_publish', 'published') AND payload IS NOT NULL",
             )
             .bind(group_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             if let Some(intent) = pending {
-                let lost_dm_creation = {
-                    let provider = MlsProvider::new(&mut tx);
-                    let group = load_group(&provider, group_id)?;
-                    group.epoch().as_u64() == 0
-                };
-                clear_pending_commit(&mut tx, group_id)?;
+                let mut group = applying.take_group(tx, group_id)?;
+                let lost_dm_creation = group.epoch().as_u64() == 0;
+                {
+                    let provider = MlsProvider::new(tx);
+                    group
+                        .clear_pending_commit(provider.storage())
+                        .map_err(mls_err)?;
+                }
+                applying.group = Some(group);
                 if lost_dm_creation {
                     fail_intent(
-                        &mut tx,
+                        tx,
                         intent,
                         "dm.converging",
                         "the other side created this DM first",
                     )
                     .await?;
                 } else {
-                    retry_intent(&mut tx, intent).await?;
+                    retry_intent(tx, intent).await?;
                 }
             }
         }
         if i64::try_from(message.epoch().as_u64()).unwrap_or(i64::MAX) < joined_epoch {
             // Sent before this installation joined: not decryptable, not for it.
             summary.skipped += 1;
-            advance_cursor(&mut tx, topic, env).await?;
-            tx.commit().await?;
             return Ok(());
         }
 
+        let mut group = applying.take_group(tx, group_id)?;
+        if message.content_type() == ContentType::Application && message.epoch() != group.epoch() {
+            // Encrypted on an epoch a commit ordered before it has ended: every member drops
+            // it, and its sender encrypts it again on the current epoch.
+            tracing::debug!("application message from an ended epoch; skipped");
+            applying.group = Some(group);
+            summary.skipped += 1;
+            return Ok(());
+        }
         let processed = {
-            let provider = MlsProvider::new(&mut tx);
-            let mut group = MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
-                .map_err(mls_err)?
-                .ok_or_else(|| CoreError::Mls("group state missing".into()))?;
-            if message.content_type() == ContentType::Application
-                && message.epoch() != group.epoch()
-            {
-                // Encrypted on an epoch a commit ordered before it has ended: every member
-                // drops it, and its sender encrypts it again on the current epoch.
-                tracing::debug!("application message from an ended epoch; skipped");
-                None
-            } else {
-                match group.process_message(&provider, message) {
-                    Ok(processed) => {
-                        let sender = match processed.sender() {
-                            Sender::Member(index) => group
-                                .members()
-                                .find(|m| m.index == *index)
-                                .map(|m| m.signature_key.clone()),
-                            _ => None,
-                        };
-                        let inbox = credential_inbox(processed.credential()).ok();
-                        Some((group, processed.into_content(), sender, inbox))
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "message could not be processed; skipped");
-                        None
-                    }
+            let provider = MlsProvider::new(tx);
+            match group.process_message(&provider, message) {
+                Ok(processed) => Some(processed),
+                Err(err) => {
+                    tracing::warn!(error = %err, "message could not be processed; skipped");
+                    None
                 }
             }
         };
-        let Some((mut group, content, sender_key, sender_inbox)) = processed else {
+        let Some(processed) = processed else {
+            // The group is loaded again for the next envelope: after a failure the copy in
+            // memory need not match what is stored.
             summary.skipped += 1;
-            advance_cursor(&mut tx, topic, env).await?;
-            tx.commit().await?;
             return Ok(());
         };
-        match content {
+        let sender_key = match processed.sender() {
+            Sender::Member(index) => group
+                .members()
+                .find(|m| m.index == *index)
+                .map(|m| m.signature_key.clone()),
+            _ => None,
+        };
+        let sender_inbox = credential_inbox(processed.credential()).ok();
+        match processed.into_content() {
             ProcessedMessageContent::ApplicationMessage(app) => {
-                let (Some(sender_key), Some(sender_inbox)) = (sender_key, sender_inbox) else {
-                    summary.skipped += 1;
-                    advance_cursor(&mut tx, topic, env).await?;
-                    tx.commit().await?;
-                    return Ok(());
-                };
-                let content =
-                    EncodedContent::decode(app.into_bytes().as_slice()).unwrap_or(EncodedContent {
-                        type_id: "arx.unknown/0".into(),
-                        content: Vec::new(),
-                        fallback: "(a message this version of ARX cannot read)".into(),
-                    });
-                sqlx::query(
-                    "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, \
-                     content, fallback, sent_at_ns, payload_hash, originator_id, sequence_id, \
-                     delivery) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sent')",
-                )
-                .bind(group_id)
-                .bind(sender_inbox.as_bytes().as_slice())
-                .bind(sender_key)
-                .bind(&content.type_id)
-                .bind(&content.content)
-                .bind(&content.fallback)
-                .bind(env.received_at_ns)
-                .bind(hash.as_slice())
-                .bind(i64::from(env.originator_id))
-                .bind(i64::try_from(env.sequence_id).map_err(mls_err)?)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE conversations SET last_activity_ns = $1 WHERE group_id = $2")
-                    .bind(env.received_at_ns)
+                if let (Some(sender_key), Some(sender_inbox)) = (sender_key, sender_inbox) {
+                    let content = EncodedContent::decode(app.into_bytes().as_slice()).unwrap_or(
+                        EncodedContent {
+                            type_id: "arx.unknown/0".into(),
+                            content: Vec::new(),
+                            fallback: "(a message this version of ARX cannot read)".into(),
+                        },
+                    );
+                    sqlx::query(
+                        "INSERT INTO messages (group_id, sender_inbox, sender_installation, \
+                         type_id, content, fallback, sent_at_ns, payload_hash, originator_id, \
+                         sequence_id, delivery) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sent')",
+                    )
                     .bind(group_id)
-                    .execute(&mut *tx)
+                    .bind(sender_inbox.as_bytes().as_slice())
+                    .bind(sender_key)
+                    .bind(&content.type_id)
+                    .bind(&content.content)
+                    .bind(&content.fallback)
+                    .bind(env.received_at_ns)
+                    .bind(hash.as_slice())
+                    .bind(i64::from(env.originator_id))
+                    .bind(i64::try_from(env.sequence_id).map_err(mls_err)?)
+                    .execute(&mut **tx)
                     .await?;
-                summary.messages += 1;
+                    applying.last_activity = Some(env.received_at_ns);
+                    summary.messages += 1;
+                } else {
+                    summary.skipped += 1;
+                }
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 // The committer, its new leaf (if it updated it) and every added leaf must be
@@ -777,7 +948,7 @@ impl Client {
                 let is_dm: Option<String> =
                     sqlx::query_scalar("SELECT kind FROM conversations WHERE group_id = $1")
                         .bind(group_id)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&mut **tx)
                         .await?;
                 let before = GroupMetadata::of_group(&group);
                 let valid = match (leaves, &sender_inbox, before) {
@@ -797,15 +968,14 @@ impl Client {
                     Ok(()) => {
                         let removed = staged.self_removed();
                         let after = {
-                            let provider = MlsProvider::new(&mut tx);
+                            let provider = MlsProvider::new(tx);
                             group
                                 .merge_staged_commit(&provider, *staged)
                                 .map_err(mls_err)?;
                             GroupMetadata::of_group(&group)?
                         };
                         summary.commits += 1;
-                        self.after_commit(&mut tx, group_id, &after, removed)
-                            .await?;
+                        self.after_commit(tx, group_id, &after, removed).await?;
                         crate::intents::fault_point("commit.applying");
                     }
                     Err(err) => {
@@ -823,7 +993,7 @@ impl Client {
                 );
                 if self_remove {
                     let committer = {
-                        let provider = MlsProvider::new(&mut tx);
+                        let provider = MlsProvider::new(tx);
                         group
                             .store_pending_proposal(provider.storage(), *proposal)
                             .map_err(mls_err)?;
@@ -834,11 +1004,10 @@ impl Client {
                          AND state = 'to_publish'",
                     )
                     .bind(group_id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut **tx)
                     .await?;
                     if committer == Some(group.own_leaf_index()) && queued.is_none() {
-                        Self::insert_intent(&mut tx, group_id, IntentKind::CommitPending, &[])
-                            .await?;
+                        Self::insert_intent(tx, group_id, IntentKind::CommitPending, &[]).await?;
                     }
                 } else {
                     summary.skipped += 1;
@@ -846,18 +1015,19 @@ impl Client {
             }
             _ => summary.skipped += 1,
         }
-        advance_cursor(&mut tx, topic, env).await?;
-        tx.commit().await?;
+        applying.group = Some(group);
         Ok(())
     }
 
     /// Applies the echo of an own attempt: a commit is merged (its welcome leaves after this
     /// transaction); a message is delivered if the group is still on the epoch it was encrypted
     /// for, and otherwise goes back to be encrypted again (members drop the stale copy).
+    /// `group` is the group as the transaction holds it.
     #[allow(clippy::too_many_arguments)]
     async fn apply_own_echo(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        group: &mut MlsGroup,
         group_id: &[u8],
         env: &OriginatorEnvelope,
         intent: i64,
@@ -866,14 +1036,8 @@ impl Client {
         epoch: Option<i64>,
         summary: &mut SyncSummary,
     ) -> Result<(), CoreError> {
-        let (current, pending) = {
-            let provider = MlsProvider::new(tx);
-            let group = load_group(&provider, group_id)?;
-            (
-                i64::try_from(group.epoch().as_u64()).map_err(mls_err)?,
-                group.pending_commit().is_some(),
-            )
-        };
+        let current = i64::try_from(group.epoch().as_u64()).map_err(mls_err)?;
+        let pending = group.pending_commit().is_some();
         if epoch != Some(current) {
             retry_intent(tx, intent).await?;
             return Ok(());
@@ -901,9 +1065,8 @@ impl Client {
         } else if pending {
             let after = {
                 let provider = MlsProvider::new(tx);
-                let mut group = load_group(&provider, group_id)?;
                 group.merge_pending_commit(&provider).map_err(mls_err)?;
-                GroupMetadata::of_group(&group)?
+                GroupMetadata::of_group(group)?
             };
             summary.commits += 1;
             self.after_commit(tx, group_id, &after, false).await?;
@@ -1103,7 +1266,7 @@ impl Client {
     pub async fn group_settings(&self, group_id: &[u8]) -> Result<GroupMetadata, CoreError> {
         let mut conn = self.db.acquire().await?;
         let provider = MlsProvider::new(&mut conn);
-        GroupMetadata::of_group(&load_group(&provider, group_id)?)
+        GroupMetadata::from_extensions(load_context(&provider, group_id)?.extensions())
     }
 
     /// Refuses unless this installation's inbox has at least `role` in the group.
@@ -1113,13 +1276,15 @@ impl Client {
             return Err(CoreError::InvalidInput("a DM has no admins".into()));
         }
         self.require_active(group_id).await?;
-        if self.group_settings(group_id).await?.role(&me) < role {
+        let mut settings = self.group_settings(group_id).await?;
+        if settings.role(&me) < role {
             // Judge by the group's latest settings: the role may have just been given.
             let node = self.node().await?;
             self.process_group(&node, group_id, &mut SyncSummary::default())
                 .await?;
+            settings = self.group_settings(group_id).await?;
         }
-        if self.group_settings(group_id).await?.role(&me) < role {
+        if settings.role(&me) < role {
             return Err(CoreError::NotPermitted(match role {
                 Role::SuperAdmin => "only super admins may do this".into(),
                 _ => "only admins may do this".into(),
@@ -1135,11 +1300,7 @@ impl Client {
                 .bind(group_id)
                 .fetch_optional(&self.db)
                 .await?;
-        match state.as_deref() {
-            None => Err(CoreError::InvalidInput("no such conversation".into())),
-            Some("active") => Ok(()),
-            Some(_) => Err(CoreError::NotAMember),
-        }
+        check_active(state.as_deref())
     }
 
     /// Refuses membership changes this installation may not ask for.
@@ -1520,7 +1681,7 @@ impl Client {
     pub async fn epoch(&self, group_id: &[u8]) -> Result<u64, CoreError> {
         let mut conn = self.db.acquire().await?;
         let provider = MlsProvider::new(&mut conn);
-        Ok(load_group(&provider, group_id)?.epoch().as_u64())
+        Ok(load_context(&provider, group_id)?.epoch().as_u64())
     }
 
     /// Members of a conversation: (inbox, installation) per leaf.
@@ -1544,6 +1705,38 @@ impl Client {
             .collect();
         Ok(members.into_iter().map(|(k, i)| (i, k)).collect())
     }
+}
+
+/// Refuses unless a conversation in `state` (`None`: there is none) is one this installation is
+/// still in.
+fn check_active(state: Option<&str>) -> Result<(), CoreError> {
+    match state {
+        None => Err(CoreError::InvalidInput("no such conversation".into())),
+        Some("active") => Ok(()),
+        Some(_) => Err(CoreError::NotAMember),
+    }
+}
+
+/// The content of a text message, after checking its length.
+fn text_content(text: &str, markdown: bool) -> Result<EncodedContent, CoreError> {
+    if text.trim().is_empty() {
+        return Err(CoreError::InvalidInput("an empty message".into()));
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(CoreError::InvalidInput(format!(
+            "a message of {} bytes (at most {MAX_TEXT_BYTES})",
+            text.len()
+        )));
+    }
+    Ok(EncodedContent {
+        type_id: TEXT_TYPE.into(),
+        content: TextContent {
+            text: text.into(),
+            markdown,
+        }
+        .encode_to_vec(),
+        fallback: text.into(),
+    })
 }
 
 /// The member that commits the pending leave requests of a group: the first admin by leaf
@@ -1581,6 +1774,19 @@ pub(crate) fn load_group(
     MlsGroup::load(provider.storage(), &GroupId::from_slice(group_id))
         .map_err(mls_err)?
         .ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))
+}
+
+/// The group's context as stored (its epoch and its settings): one read, where loading the
+/// group reads and decodes its whole tree and secrets as well.
+pub(crate) fn load_context(
+    provider: &MlsProvider<'_>,
+    group_id: &[u8],
+) -> Result<GroupContext, CoreError> {
+    let context: Option<GroupContext> = provider
+        .storage()
+        .group_context(&GroupId::from_slice(group_id))
+        .map_err(mls_err)?;
+    context.ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))
 }
 
 async fn advance_cursor(

@@ -3,7 +3,8 @@
 //!
 //! States move only forward, guarded in SQL: `to_publish → published → committed`, or
 //! `→ failed`. An attempt is prepared (MLS state and the intent's payload written in one
-//! transaction), published, and recognized by its payload hash when its echo is read back in
+//! transaction; for a message sent with nothing ahead of it in its group, the transaction that
+//! stores it), published, and recognized by its payload hash when its echo is read back in
 //! topic order. A commit that loses to another member's commit, or a message echoed in an older
 //! epoch than the group is in by then, goes back to `to_publish` and is rebuilt on the current
 //! epoch, at most [`MAX_ATTEMPTS`] times. One commit is in flight per group: intents after it
@@ -24,7 +25,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::{
     client::Client,
-    conversations::{credential_inbox, envelope, load_group, mls_err, SyncSummary},
+    conversations::{credential_inbox, envelope, load_context, load_group, mls_err, SyncSummary},
     error::CoreError,
     metadata::{GroupMetadata, Role},
     mls::{self, MlsProvider},
@@ -100,7 +101,7 @@ struct OpenIntent {
 }
 
 /// A prepared attempt: the client envelope to publish.
-struct Prepared {
+pub(crate) struct Prepared {
     payload: Vec<u8>,
     hash: [u8; 32],
 }
@@ -264,10 +265,12 @@ impl Client {
     async fn current_epoch(&self, group_id: &[u8]) -> Result<i64, CoreError> {
         let mut conn = self.db.acquire().await?;
         let provider = MlsProvider::new(&mut conn);
-        epoch_of(&load_group(&provider, group_id)?)
+        i64::try_from(load_context(&provider, group_id)?.epoch().as_u64()).map_err(mls_err)
     }
 
     /// The first intent to act on: one to publish, or a commit still waiting for its echo.
+    /// (The condition is exactly that of index `intents_next`, so published messages waiting
+    /// for their echo are not read.)
     async fn next_intent(&self, group_id: &[u8]) -> Result<Option<OpenIntent>, CoreError> {
         type Row = (
             i64,
@@ -338,6 +341,21 @@ impl Client {
                 None => return Ok(()),
             },
         };
+        self.publish_attempt(group_id, intent.id, intent.kind, &intent.data, prepared)
+            .await
+    }
+
+    /// Publishes the prepared attempt of intent `id` and records that the node has it (a
+    /// message is then `sent`), or else why not: after a retryable error the attempt stays for
+    /// the next run, any other error fails the intent. The caller holds the group's lock.
+    pub(crate) async fn publish_attempt(
+        &self,
+        group_id: &[u8],
+        id: i64,
+        kind: IntentKind,
+        data: &[u8],
+        prepared: Prepared,
+    ) -> Result<(), CoreError> {
         fault_point("intent.prepared");
         match self.transport.publish(vec![prepared.payload]).await {
             Ok(published) => {
@@ -346,11 +364,11 @@ impl Client {
                     "UPDATE intents SET state = 'published' \
                      WHERE id = $1 AND state = 'to_publish' AND payload_hash = $2",
                 )
-                .bind(intent.id)
+                .bind(id)
                 .bind(prepared.hash.as_slice())
                 .execute(&mut *tx)
                 .await?;
-                if intent.kind == IntentKind::Message {
+                if kind == IntentKind::Message {
                     let first = published.first();
                     sqlx::query(
                         "UPDATE messages SET delivery = 'sent', originator_id = $1, \
@@ -358,7 +376,7 @@ impl Client {
                     )
                     .bind(first.map(|e| i64::from(e.originator_id)))
                     .bind(first.and_then(|e| i64::try_from(e.sequence_id).ok()))
-                    .bind(data_message(&intent.data)?)
+                    .bind(data_message(data)?)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -370,17 +388,17 @@ impl Client {
                 let mut tx = self.write_tx().await?;
                 if err.retryable() {
                     // The prepared payload stays; the next run publishes it again.
-                    if intent.kind == IntentKind::Message {
+                    if kind == IntentKind::Message {
                         sqlx::query("UPDATE messages SET delivery = 'failed' WHERE id = $1")
-                            .bind(data_message(&intent.data)?)
+                            .bind(data_message(data)?)
                             .execute(&mut *tx)
                             .await?;
                     }
                 } else {
-                    if intent.kind != IntentKind::Message {
+                    if kind != IntentKind::Message {
                         clear_pending_commit(&mut tx, group_id)?;
                     }
-                    fail_intent(&mut tx, intent.id, &err.code(), &err.to_string()).await?;
+                    fail_intent(&mut tx, id, &err.code(), &err.to_string()).await?;
                 }
                 tx.commit().await?;
                 Err(err)
@@ -397,29 +415,23 @@ impl Client {
         intent: &OpenIntent,
         reports: &mut AddReports,
     ) -> Result<Option<Prepared>, CoreError> {
-        // Network work first, outside any transaction.
-        let key_packages = match intent.kind {
+        // Network work first, outside any transaction: the key packages of every installation
+        // of the inboxes to add (but this one). Those already in the group are left out below,
+        // with the group loaded once in the transaction.
+        let (key_packages, failed) = match intent.kind {
             IntentKind::AddMembers => {
-                let present: Vec<InstallationKey> = self
-                    .members(group_id)
-                    .await?
-                    .into_iter()
-                    .map(|(_, k)| k)
-                    .collect();
                 let mut wanted = Vec::new();
                 for inbox in data_inboxes(&intent.data)? {
                     let state = self.association_state_from(node, &inbox).await?;
                     for key in state.installations() {
-                        if !present.contains(&key) && key != self.installation_key() {
+                        if key != self.installation_key() {
                             wanted.push((inbox, key));
                         }
                     }
                 }
-                let (good, failed) = self.fetch_key_packages(node, &wanted).await?;
-                reports.insert(intent.id, failed);
-                good
+                self.fetch_key_packages(node, &wanted).await?
             }
-            _ => Vec::new(),
+            _ => (Vec::new(), Vec::new()),
         };
         let signer = mls::mls_signer(&self.installation);
         let me = self
@@ -441,17 +453,26 @@ impl Client {
                 fallback,
             }
             .encode_to_vec();
-            let provider = MlsProvider::new(&mut tx);
-            let mut group = load_group(&provider, group_id)?;
-            let message = group
-                .create_message(&provider, &signer, &content)
-                .map_err(mls_err)?
-                .tls_serialize_detached()
-                .map_err(mls_err)?;
-            Ok(Some((message, epoch_of(&group)?, None)))
+            let (message, epoch) = encrypt_message(&mut tx, &signer, group_id, &content)?;
+            Ok(Some((message, epoch, None)))
         } else {
             let provider = MlsProvider::new(&mut tx);
             let mut group = load_group(&provider, group_id)?;
+            let present: Vec<InstallationKey> = group
+                .members()
+                .filter_map(|m| InstallationKey::from_slice(&m.signature_key).ok())
+                .collect();
+            if intent.kind == IntentKind::AddMembers {
+                let failed = failed
+                    .into_iter()
+                    .filter(|(key, _)| !present.contains(key))
+                    .collect();
+                reports.insert(intent.id, failed);
+            }
+            let key_packages = key_packages
+                .into_iter()
+                .filter(|(key, _)| !present.contains(key))
+                .collect();
             build_change(&provider, &signer, &mut group, &me, intent, key_packages)
         };
         let built = match built {
@@ -472,37 +493,22 @@ impl Client {
             tx.commit().await?;
             return Ok(None);
         };
-        let payload = envelope(
-            Topic::group(group_id)?,
-            Payload::GroupMessage(GroupMessage { mls_message }),
-        );
-        let hash = client_envelope_hash(&payload);
-        let (welcome, targets) = welcome.unzip();
-        sqlx::query(
-            "UPDATE intents SET payload = $2, payload_hash = $3, epoch = $4, welcome = $5, \
-             welcome_targets = $6, attempts = attempts + 1 WHERE id = $1 AND state = 'to_publish'",
+        let message = match intent.kind {
+            IntentKind::Message => Some(data_message(&intent.data)?),
+            _ => None,
+        };
+        let prepared = record_attempt(
+            &mut tx,
+            group_id,
+            intent.id,
+            message,
+            mls_message,
+            epoch,
+            welcome,
         )
-        .bind(intent.id)
-        .bind(&payload)
-        .bind(hash.as_slice())
-        .bind(epoch)
-        .bind(welcome)
-        .bind(targets)
-        .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO own_payloads (payload_hash) VALUES ($1)")
-            .bind(hash.as_slice())
-            .execute(&mut *tx)
-            .await?;
-        if intent.kind == IntentKind::Message {
-            sqlx::query("UPDATE messages SET payload_hash = $1 WHERE id = $2")
-                .bind(hash.as_slice())
-                .bind(data_message(&intent.data)?)
-                .execute(&mut *tx)
-                .await?;
-        }
         tx.commit().await?;
-        Ok(Some(Prepared { payload, hash }))
+        Ok(Some(prepared))
     }
 
     /// Sends the welcome of every merged own commit of the group that has not left yet
@@ -566,6 +572,68 @@ impl Client {
 
 /// MLS message, the epoch it was built on, and a welcome with its targets.
 type Built = (Vec<u8>, i64, Option<(Vec<u8>, Vec<u8>)>);
+
+/// Encrypts `content` (an encoded `EncodedContent`) on the group's current epoch inside the
+/// caller's transaction. Returns the MLS message and that epoch.
+pub(crate) fn encrypt_message(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    signer: &SignatureKeyPair,
+    group_id: &[u8],
+    content: &[u8],
+) -> Result<(Vec<u8>, i64), CoreError> {
+    let provider = MlsProvider::new(tx);
+    let mut group = load_group(&provider, group_id)?;
+    let message = group
+        .create_message(&provider, signer, content)
+        .map_err(mls_err)?
+        .tls_serialize_detached()
+        .map_err(mls_err)?;
+    Ok((message, epoch_of(&group)?))
+}
+
+/// Records a new attempt of intent `id` inside the caller's transaction: the client envelope
+/// carrying `mls_message`, its hash (kept among this installation's payloads, and on the row of
+/// `message` for a message), the epoch it was built on, and a commit's welcome.
+pub(crate) async fn record_attempt(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    group_id: &[u8],
+    id: i64,
+    message: Option<i64>,
+    mls_message: Vec<u8>,
+    epoch: i64,
+    welcome: Option<(Vec<u8>, Vec<u8>)>,
+) -> Result<Prepared, CoreError> {
+    let payload = envelope(
+        Topic::group(group_id)?,
+        Payload::GroupMessage(GroupMessage { mls_message }),
+    );
+    let hash = client_envelope_hash(&payload);
+    let (welcome, targets) = welcome.unzip();
+    sqlx::query(
+        "UPDATE intents SET payload = $2, payload_hash = $3, epoch = $4, welcome = $5, \
+         welcome_targets = $6, attempts = attempts + 1 WHERE id = $1 AND state = 'to_publish'",
+    )
+    .bind(id)
+    .bind(&payload)
+    .bind(hash.as_slice())
+    .bind(epoch)
+    .bind(welcome)
+    .bind(targets)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO own_payloads (payload_hash) VALUES ($1)")
+        .bind(hash.as_slice())
+        .execute(&mut **tx)
+        .await?;
+    if let Some(message) = message {
+        sqlx::query("UPDATE messages SET payload_hash = $1 WHERE id = $2")
+            .bind(hash.as_slice())
+            .bind(message)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(Prepared { payload, hash })
+}
 
 fn serialized(message: &MlsMessageOut) -> Result<Vec<u8>, CoreError> {
     message.tls_serialize_detached().map_err(mls_err)

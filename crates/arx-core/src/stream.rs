@@ -107,8 +107,13 @@ impl Client {
                 let last_seen = self.last_message_id().await?;
                 let known = self.conversation_ids().await?;
                 let mut summary = SyncSummary::default();
+                // One sync reads everything the batch announces on a topic: each topic once.
+                let mut synced: Vec<Topic> = Vec::new();
                 for env in &batch.envelopes {
                     let topic = crate::conversations::topic_of(env)?;
+                    if synced.contains(&topic) {
+                        continue;
+                    }
                     match topic.kind() {
                         TopicKind::Welcomes => {
                             self.sync().await?;
@@ -119,6 +124,7 @@ impl Client {
                         }
                         _ => {}
                     }
+                    synced.push(topic);
                 }
                 if !self.report(events, last_seen, &known).await {
                     return Ok(());
