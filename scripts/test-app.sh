@@ -2,6 +2,7 @@
 # Builds the desktop app (debug, UI embedded) and drives it through WebDriver in a real WebView
 # under Xvfb, against an arx-node and headless arx clients (tests/app/e2e.mjs). Screenshots of
 # each step land in target/app-e2e/. Skips, saying why, when no display server can be started.
+# Then builds the Debian package (`npx tauri build --bundles deb`, debug profile) and checks it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -21,3 +22,16 @@ ARX_BIN="$target_dir/debug/arx" \
 ARX_NODE_BIN="$target_dir/debug/arx-node" \
 ARX_E2E_ARTIFACTS="$PWD/target/app-e2e" \
   node tests/app/e2e.mjs
+
+# The Debian package: built from the same (debug) binary, then checked like an installer would
+# (its metadata, that apt can satisfy its dependencies here, and its files).
+rm -rf "$target_dir/debug/bundle/deb"
+npx tauri build --debug --bundles deb
+deb=$(ls "$target_dir"/debug/bundle/deb/*.deb)
+dpkg-deb --info "$deb" | grep -E "Package|Version|Depends"
+dpkg-deb --contents "$deb" | grep -q "usr/bin/arx-messenger$"
+dpkg-deb --contents "$deb" | grep -q "usr/share/applications/.*\.desktop$"
+if [ "$(id -u)" -eq 0 ]; then
+  apt-get install --simulate -qq "$deb" >/dev/null
+fi
+echo "deb package: $deb"
