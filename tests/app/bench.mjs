@@ -175,19 +175,23 @@ async function measure(label, bin, args, env) {
 
 function cli(name, url, dir = join(work, name)) {
   return async (args, input) => {
-    const child = execFile(arxBin, ["--data-dir", dir, "--node", url, "--json", ...args], {
-      maxBuffer: 64 * 1024 * 1024,
+    const child = spawn(arxBin, ["--data-dir", dir, "--node", url, "--json", ...args], {
+      stdio: ["pipe", "pipe", "pipe"],
     });
-    if (input !== undefined) {
-      child.stdin.end(input);
-    }
+    child.stdin.end(input ?? "");
     const out = await new Promise((resolve, reject) => {
       let stdout = "";
+      let stderr = "";
       child.stdout.on("data", (d) => {
         stdout += d;
       });
-      child.on("exit", (code) =>
-        code === 0 ? resolve(stdout) : reject(new Error(`arx ${args.join(" ")} exited ${code}`)),
+      child.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      child.on("close", (code) =>
+        code === 0
+          ? resolve(stdout)
+          : reject(new Error(`arx ${args.join(" ")} exited ${code}: ${stdout}${stderr}`)),
       );
     });
     return JSON.parse(out.trim().split("\n").pop());

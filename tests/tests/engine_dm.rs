@@ -110,3 +110,34 @@ async fn a_dms_membership_cannot_change() {
         .unwrap_err();
     assert_eq!(err.code(), "input.invalid");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_queued_messages_leaves_in_order_under_the_nodes_rate_limit() {
+    use std::num::NonZeroU32;
+    let node = TestNode::start_with(arx_e2e::TestNodeOptions {
+        rate_limit: Some(arx_node::RateLimit {
+            per_second: NonZeroU32::new(100).unwrap(),
+            burst: NonZeroU32::new(100).unwrap(),
+        }),
+        ..arx_e2e::TestNodeOptions::default()
+    })
+    .await;
+    let (alice, _alice_inbox, _a) = someone(&node).await;
+    let (bob, bob_inbox, _b) = someone(&node).await;
+    let id = dm(&alice, &bob_inbox).await.unwrap();
+    // More than the burst allows at once: some publishes are refused with `rate.limited`.
+    let n = 250;
+    let mut queued = Vec::new();
+    for i in 0..n {
+        queued.push(alice.queue_text(&id, &format!("m{i}"), false).await.unwrap());
+    }
+    alice.send_queued(&id).await.unwrap();
+    for message_id in queued {
+        let m = alice.message(message_id).await.unwrap();
+        assert_eq!(m.delivery, arx_core::Delivery::Sent, "{}", m.text);
+    }
+    bob.sync().await.unwrap();
+    let (page, _) = bob.messages_page(&id, None, 1_000).await.unwrap();
+    let expected: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts(&page), expected, "every message once, in order");
+}

@@ -121,7 +121,7 @@ impl SyncSummary {
 }
 
 /// Envelopes of one group applied in one transaction (the group is loaded once for them).
-const APPLY_BATCH: usize = 100;
+pub(crate) const APPLY_BATCH: usize = 100;
 
 /// What applying envelopes in one transaction carries from one envelope to the next.
 #[derive(Default)]
@@ -543,7 +543,7 @@ impl Client {
     /// Applies envelopes of the group in order in one transaction. If one of them fails, that
     /// transaction is rolled back and they are applied again one per transaction, so everything
     /// before the failing envelope is kept, exactly as when each is applied alone.
-    async fn apply_batch(
+    pub(crate) async fn apply_batch(
         &self,
         node: &NodeIdentity,
         group_id: &[u8],

@@ -14,7 +14,9 @@
 use std::{collections::HashMap, sync::OnceLock, time::Duration};
 
 use arx_identity::{client_envelope_hash, InboxId, InstallationKey, Topic, TopicKind};
-use arx_proto::{client_envelope::Payload, EncodedContent, GroupMessage, Welcome};
+use arx_proto::{
+    client_envelope::Payload, EncodedContent, GroupMessage, OriginatorEnvelope, Welcome,
+};
 use openmls::prelude::{
     tls_codec::Serialize as _, KeyPackage, LeafNodeIndex, MlsGroup, MlsMessageOut, Proposal, Sender,
 };
@@ -37,6 +39,10 @@ const WELCOME_BATCH: usize = 200;
 
 /// Attempts an intent gets before it fails (each lost race or stale echo costs one).
 pub(crate) const MAX_ATTEMPTS: i64 = 5;
+/// Waits before publishing again when the node rate-limits this client: 100 ms, doubling, up to
+/// 1.6 s (3.1 s in all), then the error stands and the message waits for the next run.
+const RATE_LIMIT_FIRST_WAIT: Duration = Duration::from_millis(100);
+const RATE_LIMIT_LAST_WAIT: Duration = Duration::from_millis(1_600);
 
 /// What an intent asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -245,6 +251,49 @@ impl Client {
         }
     }
 
+    /// Applies envelopes that the live subscription delivered for a group, without asking the
+    /// node for them again, then acts on the group's intents as a sync would. Returns false,
+    /// having applied nothing, when the group may not be read yet: the caller then reads that
+    /// topic through Query for the rest of the subscription.
+    ///
+    /// Why this is in order: a subscription delivers every envelope of its topics after the
+    /// cursors it was opened with, in order and without gaps (a subscriber that falls behind is
+    /// ended with `subscribe.lagged`, never skipped), and the local cursor only moves by
+    /// applying envelopes in order. So the delivered envelopes past the local cursor are
+    /// exactly the next ones, as long as none delivered before was left unapplied, which is
+    /// what the `false` answer protects.
+    pub(crate) async fn apply_streamed(
+        &self,
+        node: &NodeIdentity,
+        group_id: &[u8],
+        envelopes: &[OriginatorEnvelope],
+        summary: &mut SyncSummary,
+    ) -> Result<bool, CoreError> {
+        let topic = Topic::group(group_id)?;
+        {
+            let lock = self.group_lock(group_id);
+            let _guard = lock.lock().await;
+            if !self.may_read_group(group_id).await? {
+                return Ok(false);
+            }
+            let cursor = self.cursor(&topic).await?;
+            let fresh: Vec<OriginatorEnvelope> = envelopes
+                .iter()
+                .filter(|env| {
+                    let seen = cursor.sequence_ids.get(&env.originator_id).copied();
+                    seen.is_none_or(|seen| env.sequence_id > seen)
+                })
+                .cloned()
+                .collect();
+            for batch in fresh.chunks(crate::conversations::APPLY_BATCH) {
+                self.apply_batch(node, group_id, &topic, batch, summary)
+                    .await?;
+            }
+        }
+        self.run_group(node, group_id, summary, false).await?;
+        Ok(true)
+    }
+
     /// False only for a group this installation just created whose creation commit is not
     /// prepared yet: whatever is on its topic then (another side's DM creation) must count as
     /// a race once ours is pending, not be skipped before it.
@@ -357,7 +406,21 @@ impl Client {
         prepared: Prepared,
     ) -> Result<(), CoreError> {
         fault_point("intent.prepared");
-        match self.transport.publish(vec![prepared.payload]).await {
+        // A node that rate-limits this client is waited for briefly (its bucket refills in
+        // well under a second), so a burst of queued messages leaves instead of failing.
+        let payloads = vec![prepared.payload];
+        let mut wait = RATE_LIMIT_FIRST_WAIT;
+        let outcome = loop {
+            match self.transport.publish(payloads.clone()).await {
+                Err(err) if err.code() == "rate.limited" && wait <= RATE_LIMIT_LAST_WAIT => {
+                    tracing::debug!(?wait, "rate limited by the node; publishing again");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                outcome => break outcome,
+            }
+        };
+        match outcome {
             Ok(published) => {
                 let mut tx = self.write_tx().await?;
                 sqlx::query(

@@ -86,6 +86,9 @@ impl Client {
             let mut stream = self.transport.subscribe(request).await?;
             report_online(events).await;
             let mut resubscribe = false;
+            // Topics read through Query for the rest of this subscription, because something
+            // it delivered on them was left unapplied.
+            let mut queried: Vec<Topic> = Vec::new();
             while !resubscribe {
                 let item = tokio::select! {
                     item = stream.next() => item,
@@ -107,7 +110,8 @@ impl Client {
                 let last_seen = self.last_message_id().await?;
                 let known = self.conversation_ids().await?;
                 let mut summary = SyncSummary::default();
-                // One sync reads everything the batch announces on a topic: each topic once.
+                // Each topic of the batch once: a group's envelopes are applied as delivered
+                // (see `apply_streamed`), a welcome makes a full sync.
                 let mut synced: Vec<Topic> = Vec::new();
                 for env in &batch.envelopes {
                     let topic = crate::conversations::topic_of(env)?;
@@ -119,8 +123,22 @@ impl Client {
                             self.sync().await?;
                             resubscribe = true;
                         }
-                        TopicKind::GroupMessages => {
+                        TopicKind::GroupMessages if queried.contains(&topic) => {
                             self.process_group(&node, topic.id(), &mut summary).await?;
+                        }
+                        TopicKind::GroupMessages => {
+                            let mut delivered = Vec::new();
+                            for other in &batch.envelopes {
+                                if crate::conversations::topic_of(other)? == topic {
+                                    delivered.push(other.clone());
+                                }
+                            }
+                            let applied = self
+                                .apply_streamed(&node, topic.id(), &delivered, &mut summary)
+                                .await?;
+                            if !applied {
+                                queried.push(topic.clone());
+                            }
                         }
                         _ => {}
                     }
