@@ -129,7 +129,12 @@ async fn a_burst_of_queued_messages_leaves_in_order_under_the_nodes_rate_limit()
     let n = 250;
     let mut queued = Vec::new();
     for i in 0..n {
-        queued.push(alice.queue_text(&id, &format!("m{i}"), false).await.unwrap());
+        queued.push(
+            alice
+                .queue_text(&id, &format!("m{i}"), false)
+                .await
+                .unwrap(),
+        );
     }
     alice.send_queued(&id).await.unwrap();
     for message_id in queued {
