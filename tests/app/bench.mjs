@@ -11,16 +11,11 @@
 
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { remote } from "webdriverio";
+import { freePort, need, waitForPort } from "./lib.mjs";
 
-const need = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const appBin = need("ARX_APP_BIN");
 const bareBin = need("ARX_BARE_BIN");
 const arxBin = need("ARX_BIN");
@@ -42,31 +37,7 @@ function start(command, args, env = {}) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort() {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
-async function waitForPort(port, what) {
-  for (let i = 0; i < 300; i++) {
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, "127.0.0.1", () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on("error", () => resolve(false));
-    });
-    if (open) return;
-    await sleep(100);
-  }
-  throw new Error(`${what} did not listen on port ${port}`);
-}
 
 /** Every process below `root` (WebKit's helpers are children of the app, or of its children). */
 function processTree(root) {

@@ -8,18 +8,13 @@
 
 import { execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { remote } from "webdriverio";
+import { freePort, need, waitForPort } from "./lib.mjs";
 
 const run = promisify(execFile);
-const need = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const appBin = need("ARX_APP_BIN");
 const arxBin = need("ARX_BIN");
 const nodeBin = need("ARX_NODE_BIN");
@@ -34,32 +29,7 @@ function step(text) {
   console.log(`== ${text}`);
 }
 
-async function freePort() {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
-async function waitForPort(port, what, timeoutMs = 30_000) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, "127.0.0.1", () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not listen on port ${port}`);
-}
 
 function start(command, args, env = {}) {
   const child = spawn(command, args, {
