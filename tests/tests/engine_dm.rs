@@ -146,3 +146,39 @@ async fn a_burst_of_queued_messages_leaves_in_order_under_the_nodes_rate_limit()
     let expected: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
     assert_eq!(texts(&page), expected, "every message once, in order");
 }
+
+/// Two engines on one data directory (say `arx stream` running while `arx send` is used):
+/// each sees what the other wrote, so neither reuses a sending ratchet step the other used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_on_one_data_directory_take_turns_without_reusing_keys() {
+    let node = TestNode::start().await;
+    let (alice, _, alice_dir) = someone(&node).await;
+    let (bob, bob_inbox, _b) = someone(&node).await;
+    let id = dm(&alice, &bob_inbox).await.unwrap();
+    let again = Client::open(
+        alice_dir.path(),
+        Arc::new(GrpcTransport::new(&node.node.url()).unwrap()),
+    )
+    .await
+    .unwrap();
+
+    alice.send_text(&id, "one").await.unwrap();
+    again.send_text(&id, "two").await.unwrap();
+    alice.send_text(&id, "three").await.unwrap();
+    alice.send_text(&id, "four").await.unwrap();
+    again.send_text(&id, "five").await.unwrap();
+    bob.sync().await.unwrap();
+    bob.send_text(&id, "six").await.unwrap();
+    again.sync().await.unwrap();
+    alice.send_text(&id, "seven").await.unwrap();
+
+    bob.sync().await.unwrap();
+    let got = bob.messages(&id).await.unwrap();
+    assert_eq!(
+        texts(&got),
+        ["one", "two", "three", "four", "five", "six", "seven"],
+        "bob decrypts every message, in order"
+    );
+    alice.sync().await.unwrap();
+    assert_eq!(alice.messages(&id).await.unwrap().len(), 7);
+}

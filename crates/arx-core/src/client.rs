@@ -10,7 +10,7 @@ use std::{
     path::{Path, PathBuf},
     str::FromStr,
     sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{SystemTime, UNIX_EPOCH},
 };
 
 use arx_identity::{
@@ -21,14 +21,12 @@ use arx_identity::{
 use arx_proto::{client_envelope::Payload, ClientEnvelope, KeyPackageUpload, OriginatorEnvelope};
 use openmls::prelude::{tls_codec::Serialize as _, KeyPackage, MlsMessageOut};
 use prost::Message;
-use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
-};
+use sqlx::SqlitePool;
 
 use crate::{
     error::CoreError,
     mls::{self, MlsProvider},
+    store::Database,
     transport::{NodeIdentity, Transport},
     wallet::WalletSigner,
 };
@@ -46,7 +44,10 @@ pub struct Registration {
 /// One installation of ARX.
 pub struct Client {
     data_dir: PathBuf,
+    /// The database's read pool.
     pub(crate) db: SqlitePool,
+    /// The database: its writer connection and the groups kept in memory.
+    pub(crate) store: Database,
     pub(crate) installation: InstallationSigner,
     pub(crate) transport: Arc<dyn Transport>,
     /// The node's identity, asked once per client: every envelope is verified against it.
@@ -78,21 +79,8 @@ impl Client {
         .map_err(|e| dir_error(e.to_string()))?;
         let installation = InstallationSigner::from_bytes(&seed);
 
-        let url = format!("sqlite://{}", data_dir.join("arx.db").display());
-        let options = SqliteConnectOptions::from_str(&url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        // No ping before each acquire: a SQLite connection is a local file that does not go
-        // stale, and the ping is one more hand-off to the connection's thread per statement
-        // run on the pool.
-        let db = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await?;
+        let store = Database::open(&data_dir.join("arx.db")).await?;
+        let db = store.read.clone();
         sqlx::migrate!("../../migrations/client").run(&db).await?;
         {
             let mut conn = db.acquire().await?;
@@ -120,6 +108,7 @@ impl Client {
         Ok(Self {
             data_dir: data_dir.to_owned(),
             db,
+            store,
             installation,
             transport,
             node: tokio::sync::OnceCell::new(),
@@ -128,13 +117,11 @@ impl Client {
         })
     }
 
-    /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock at the start (waiting
-    /// under the busy timeout), so a transaction that reads MLS state and then writes cannot
-    /// fail with SQLITE_BUSY when another operation of this client committed in between.
+    /// A write transaction on the database's writer connection (see [`Database::write_tx`]).
     pub(crate) async fn write_tx(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, CoreError> {
-        Ok(self.db.begin_with("BEGIN IMMEDIATE").await?)
+        self.store.write_tx().await
     }
 
     /// The node's id and public key (asked once; a node keeps its key across restarts).

@@ -31,6 +31,7 @@ use crate::{
     },
     metadata::{check_commit, GroupMetadata, Role},
     mls::{self, MlsProvider},
+    store::{Database, Ticket},
     transport::NodeIdentity,
 };
 
@@ -126,24 +127,35 @@ pub(crate) const APPLY_BATCH: usize = 100;
 /// What applying envelopes in one transaction carries from one envelope to the next.
 #[derive(Default)]
 struct Applying {
-    /// The group as the envelopes applied so far left it, once loaded.
+    /// The group as the envelopes applied so far left it, once taken.
     group: Option<MlsGroup>,
+    /// The group's take from the database (it is kept in memory after the transaction).
+    ticket: Option<Ticket>,
     /// When the newest message applied was received (the conversation's last activity).
     last_activity: Option<i64>,
 }
 
 impl Applying {
-    /// The group as the transaction holds it: the copy carried along, or loaded from `tx`.
-    /// The caller puts it back once its changes are written.
-    fn take_group(
+    /// The group as the transaction holds it: the copy carried along, or taken from the
+    /// database (the copy kept in memory when current, else loaded from `tx`). The caller puts
+    /// it back once its changes are written.
+    async fn take_group(
         &mut self,
+        store: &Database,
         tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
         group_id: &[u8],
     ) -> Result<MlsGroup, CoreError> {
-        match self.group.take() {
-            Some(group) => Ok(group),
-            None => load_group(&MlsProvider::new(tx), group_id),
+        if let Some(group) = self.group.take() {
+            return Ok(group);
         }
+        if self.ticket.is_some() {
+            // Taken before in this transaction but not carried along (a message that failed
+            // left the copy unknown): loaded as the transaction holds it.
+            return load_group(&MlsProvider::new(tx), group_id);
+        }
+        let (group, ticket) = store.take_group(tx, group_id).await?;
+        self.ticket = Some(ticket);
+        Ok(group)
     }
 }
 
@@ -395,10 +407,13 @@ impl Client {
             .await?;
         let intent =
             Self::insert_intent(&mut tx, group_id, IntentKind::Message, &message_data(id)).await?;
+        let mut kept = None;
         let attempt = if encrypt && !busy {
             let signer = mls::mls_signer(&self.installation);
+            let (mut group, ticket) = self.store.take_group(&mut tx, group_id).await?;
             let (mls_message, epoch) =
-                encrypt_message(&mut tx, &signer, group_id, &content.encode_to_vec())?;
+                encrypt_message(&mut tx, &mut group, &signer, &content.encode_to_vec())?;
+            kept = Some((group, ticket));
             let prepared = record_attempt(
                 &mut tx,
                 group_id,
@@ -414,6 +429,9 @@ impl Client {
             None
         };
         tx.commit().await?;
+        if let Some((group, ticket)) = kept {
+            self.store.groups.keep(group_id, group, ticket);
+        }
         Ok((id, attempt))
     }
 
@@ -671,6 +689,8 @@ impl Client {
             [a, b] if dm_group_id(a, b) == group_id => Some(if *a == me { *b } else { *a }),
             _ => None,
         };
+        // A group joined again (after a removal) is a new state under the same id.
+        self.store.groups.forget(&group_id);
         let epoch = {
             let provider = MlsProvider::new(&mut tx);
             staged
@@ -747,6 +767,9 @@ impl Client {
             advance_cursor(&mut tx, topic, env).await?;
         }
         tx.commit().await?;
+        if let (Some(group), Some(ticket)) = (applying.group, applying.ticket) {
+            self.store.groups.keep(group_id, group, ticket);
+        }
         Ok(())
     }
 
@@ -781,7 +804,7 @@ impl Client {
             .fetch_optional(&mut **tx)
             .await?;
             if let Some((intent, kind, data, epoch)) = current {
-                let mut group = applying.take_group(tx, group_id)?;
+                let mut group = applying.take_group(&self.store, tx, group_id).await?;
                 self.apply_own_echo(
                     tx, &mut group, group_id, env, intent, &kind, &data, epoch, summary,
                 )
@@ -815,7 +838,7 @@ impl Client {
             .fetch_optional(&mut **tx)
             .await?;
             if let Some(intent) = pending {
-                let mut group = applying.take_group(tx, group_id)?;
+                let mut group = applying.take_group(&self.store, tx, group_id).await?;
                 let lost_dm_creation = group.epoch().as_u64() == 0;
                 {
                     let provider = MlsProvider::new(tx);
@@ -843,7 +866,7 @@ impl Client {
             return Ok(());
         }
 
-        let mut group = applying.take_group(tx, group_id)?;
+        let mut group = applying.take_group(&self.store, tx, group_id).await?;
         if message.content_type() == ContentType::Application && message.epoch() != group.epoch() {
             // Encrypted on an epoch a commit ordered before it has ended: every member drops
             // it, and its sender encrypts it again on the current epoch.
@@ -1583,6 +1606,7 @@ impl Client {
         let signer = mls::mls_signer(&self.installation);
         let now = crate::client::now_ns();
         let mut tx = self.write_tx().await?;
+        self.store.groups.forget(group_id);
         {
             let provider = MlsProvider::new(&mut tx);
             let mut config = MlsGroupCreateConfig::builder()
@@ -1624,6 +1648,7 @@ impl Client {
     /// Forgets a group this installation created but that lost (MLS state, row, cursors).
     async fn drop_local_group(&self, group_id: &[u8]) -> Result<(), CoreError> {
         let mut tx = self.write_tx().await?;
+        self.store.groups.forget(group_id);
         {
             let provider = MlsProvider::new(&mut tx);
             if let Some(mut group) =

@@ -27,7 +27,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::{
     client::Client,
-    conversations::{credential_inbox, envelope, load_context, load_group, mls_err, SyncSummary},
+    conversations::{credential_inbox, envelope, load_context, mls_err, SyncSummary},
     error::CoreError,
     metadata::{GroupMetadata, Role},
     mls::{self, MlsProvider},
@@ -459,7 +459,7 @@ impl Client {
                     }
                 } else {
                     if kind != IntentKind::Message {
-                        clear_pending_commit(&mut tx, group_id)?;
+                        self.clear_pending_commit(&mut tx, group_id).await?;
                     }
                     fail_intent(&mut tx, id, &err.code(), &err.to_string()).await?;
                 }
@@ -503,6 +503,7 @@ impl Client {
             .map(|r| r.inbox_id)
             .ok_or(CoreError::NotRegistered)?;
         let mut tx = self.write_tx().await?;
+        let mut kept = None;
         // Ok(None): nothing left to do; Err: this installation may not do it (any more).
         let built: Result<Option<Built>, CoreError> = if intent.kind == IntentKind::Message {
             let (type_id, content, fallback): (String, Vec<u8>, String) =
@@ -516,11 +517,15 @@ impl Client {
                 fallback,
             }
             .encode_to_vec();
-            let (message, epoch) = encrypt_message(&mut tx, &signer, group_id, &content)?;
+            let (mut group, ticket) = self.store.take_group(&mut tx, group_id).await?;
+            let (message, epoch) = encrypt_message(&mut tx, &mut group, &signer, &content)?;
+            kept = Some((group, ticket));
             Ok(Some((message, epoch, None)))
         } else {
+            // Taken and not kept: a change leaves a pending commit to be merged by its echo.
+            let (mut group, _) = self.store.take_group(&mut tx, group_id).await?;
+            let group = &mut group;
             let provider = MlsProvider::new(&mut tx);
-            let mut group = load_group(&provider, group_id)?;
             let present: Vec<InstallationKey> = group
                 .members()
                 .filter_map(|m| InstallationKey::from_slice(&m.signature_key).ok())
@@ -536,7 +541,7 @@ impl Client {
                 .into_iter()
                 .filter(|(key, _)| !present.contains(key))
                 .collect();
-            build_change(&provider, &signer, &mut group, &me, intent, key_packages)
+            build_change(&provider, &signer, group, &me, intent, key_packages)
         };
         let built = match built {
             Ok(built) => built,
@@ -571,6 +576,9 @@ impl Client {
         )
         .await?;
         tx.commit().await?;
+        if let Some((group, ticket)) = kept {
+            self.store.groups.keep(group_id, group, ticket);
+        }
         Ok(Some(prepared))
     }
 
@@ -640,18 +648,17 @@ type Built = (Vec<u8>, i64, Option<(Vec<u8>, Vec<u8>)>);
 /// caller's transaction. Returns the MLS message and that epoch.
 pub(crate) fn encrypt_message(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    group: &mut MlsGroup,
     signer: &SignatureKeyPair,
-    group_id: &[u8],
     content: &[u8],
 ) -> Result<(Vec<u8>, i64), CoreError> {
     let provider = MlsProvider::new(tx);
-    let mut group = load_group(&provider, group_id)?;
     let message = group
         .create_message(&provider, signer, content)
         .map_err(mls_err)?
         .tls_serialize_detached()
         .map_err(mls_err)?;
-    Ok((message, epoch_of(&group)?))
+    Ok((message, epoch_of(group)?))
 }
 
 /// Records a new attempt of intent `id` inside the caller's transaction: the client envelope
@@ -918,13 +925,18 @@ pub(crate) async fn retry_intent(
     Ok(())
 }
 
-/// Forgets the group's pending MLS commit (it lost, or the node refused it).
-pub(crate) fn clear_pending_commit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    group_id: &[u8],
-) -> Result<(), CoreError> {
-    let provider = MlsProvider::new(tx);
-    load_group(&provider, group_id)?
-        .clear_pending_commit(openmls_traits::OpenMlsProvider::storage(&provider))
-        .map_err(mls_err)
+impl Client {
+    /// Forgets the group's pending MLS commit (the node refused it).
+    pub(crate) async fn clear_pending_commit(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        group_id: &[u8],
+    ) -> Result<(), CoreError> {
+        // Taken and not kept: the next transaction loads it as this one leaves it.
+        let (mut group, _) = self.store.take_group(tx, group_id).await?;
+        let provider = MlsProvider::new(tx);
+        group
+            .clear_pending_commit(openmls_traits::OpenMlsProvider::storage(&provider))
+            .map_err(mls_err)
+    }
 }

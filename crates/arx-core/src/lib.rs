@@ -6,6 +6,7 @@ pub mod error;
 pub mod intents;
 pub mod metadata;
 pub mod mls;
+mod store;
 pub mod stream;
 pub mod transport;
 pub mod wallet;
