@@ -34,6 +34,9 @@ impl PostgresStore {
             .await?;
         Ok(Self { pool })
     }
+
+    /// Called after each append (PostgreSQL needs nothing then).
+    fn appended(&self) {}
 }
 
 impl_sql_store!(PostgresStore, Postgres, "postgres");

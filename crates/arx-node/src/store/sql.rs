@@ -165,6 +165,7 @@ macro_rules! impl_sql_store {
                     .await?;
                 }
                 tx.commit().await?;
+                self.appended();
                 Ok(())
             }
 
