@@ -469,6 +469,20 @@ impl Client {
         }
     }
 
+    /// Forgets the group's pending MLS commit (the node refused it).
+    pub(crate) async fn clear_pending_commit(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        group_id: &[u8],
+    ) -> Result<(), CoreError> {
+        // Taken and not kept: the next transaction loads it as this one leaves it.
+        let (mut group, _) = self.store.take_group(tx, group_id).await?;
+        let provider = MlsProvider::new(tx);
+        group
+            .clear_pending_commit(openmls_traits::OpenMlsProvider::storage(&provider))
+            .map_err(mls_err)
+    }
+
     /// Builds a new attempt on the current epoch and records it with the intent. `None` when
     /// there is nothing left to do (the intent is then committed as it stands).
     async fn prepare(
@@ -524,7 +538,6 @@ impl Client {
         } else {
             // Taken and not kept: a change leaves a pending commit to be merged by its echo.
             let (mut group, _) = self.store.take_group(&mut tx, group_id).await?;
-            let group = &mut group;
             let provider = MlsProvider::new(&mut tx);
             let present: Vec<InstallationKey> = group
                 .members()
@@ -541,7 +554,7 @@ impl Client {
                 .into_iter()
                 .filter(|(key, _)| !present.contains(key))
                 .collect();
-            build_change(&provider, &signer, group, &me, intent, key_packages)
+            build_change(&provider, &signer, &mut group, &me, intent, key_packages)
         };
         let built = match built {
             Ok(built) => built,
@@ -923,20 +936,4 @@ pub(crate) async fn retry_intent(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-impl Client {
-    /// Forgets the group's pending MLS commit (the node refused it).
-    pub(crate) async fn clear_pending_commit(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-        group_id: &[u8],
-    ) -> Result<(), CoreError> {
-        // Taken and not kept: the next transaction loads it as this one leaves it.
-        let (mut group, _) = self.store.take_group(tx, group_id).await?;
-        let provider = MlsProvider::new(tx);
-        group
-            .clear_pending_commit(openmls_traits::OpenMlsProvider::storage(&provider))
-            .map_err(mls_err)
-    }
 }
