@@ -7,10 +7,12 @@ import {
 } from "../engine/api";
 import { useEngine } from "../engine/context";
 import { roleLabel, shortAddress } from "../lib/format";
+import { useEngineAction } from "../lib/useEngineAction";
 import { parseMemberList, peerIdProblem } from "../lib/validate";
 import { Avatar } from "./Avatar";
 import { CopyButton } from "./CopyButton";
 import { Dialog } from "./Dialog";
+import { FieldError } from "./FieldError";
 import { describePeerError } from "./NewConversationDialog";
 
 export interface GroupInfoPanelProps {
@@ -140,11 +142,8 @@ function RenameForm({ conversation }: { conversation: ConversationView }) {
   const engine = useEngine();
   const inputId = useId();
   const [name, setName] = useState(conversation.title);
-  const [state, setState] = useState<{ busy: boolean; error: string | null; saved: boolean }>({
-    busy: false,
-    error: null,
-    saved: false,
-  });
+  const { busy, problem, setProblem, run } = useEngineAction();
+  const [saved, setSaved] = useState(false);
 
   // Follow renames made elsewhere while not editing.
   useEffect(() => setName(conversation.title), [conversation.title]);
@@ -152,16 +151,14 @@ function RenameForm({ conversation }: { conversation: ConversationView }) {
   const trimmed = name.trim();
   const changed = trimmed.length > 0 && trimmed !== conversation.title;
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
     if (!changed) return;
-    setState({ busy: true, error: null, saved: false });
-    try {
+    setSaved(false);
+    void run(async () => {
       await engine.renameGroup(conversation.id, trimmed);
-      setState({ busy: false, error: null, saved: true });
-    } catch (raw) {
-      setState({ busy: false, error: EngineError.from(raw).message, saved: false });
-    }
+      setSaved(true);
+    });
   };
 
   return (
@@ -178,16 +175,17 @@ function RenameForm({ conversation }: { conversation: ConversationView }) {
             maxLength={100}
             onChange={(event) => {
               setName(event.target.value);
-              setState((s) => ({ ...s, saved: false, error: null }));
+              setSaved(false);
+              setProblem(null);
             }}
           />
-          <button type="submit" className="button" disabled={!changed || state.busy}>
-            {state.busy ? "Saving…" : "Rename"}
+          <button type="submit" className="button" disabled={!changed || busy}>
+            {busy ? "Saving…" : "Rename"}
           </button>
         </span>
       </div>
-      <p className={state.error ? "field-error" : "field-hint"} role="status">
-        {state.error ?? (state.saved ? "Renamed." : "")}
+      <p className={problem ? "field-error" : "field-hint"} role="status">
+        {problem ?? (saved ? "Renamed." : "")}
       </p>
     </form>
   );
@@ -205,20 +203,14 @@ function MemberRow({
   onRemoved: () => void;
 }) {
   const engine = useEngine();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  // The row goes away once the list reloads, so it stays busy until then.
+  const { busy, problem, run } = useEngineAction({ staysBusy: true });
   const name = shortAddress(member.address);
-  const remove = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const remove = () =>
+    run(async () => {
       await engine.removeMembers(conversationId, [member.inboxId]);
       onRemoved();
-    } catch (raw) {
-      setError(EngineError.from(raw).message);
-      setBusy(false);
-    }
-  };
+    });
   return (
     <li className="member" data-testid="group-member" data-inbox-id={member.inboxId}>
       <Avatar seed={member.address} label={name} />
@@ -227,9 +219,9 @@ function MemberRow({
           {name} {member.isMe ? <span className="tag">You</span> : null}
         </span>
         <span className="member-role">{roleLabel(member.role)}</span>
-        {error !== null ? (
+        {problem !== null ? (
           <span className="field-error" role="alert">
-            {error}
+            {problem}
           </span>
         ) : null}
       </span>
@@ -258,11 +250,10 @@ function AddMembersForm({
 }) {
   const engine = useEngine();
   const [text, setText] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
+  const { busy, problem, setProblem, run } = useEngineAction();
   const [failures, setFailures] = useState<AddFailure[]>([]);
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
     const members = parseMemberList(text);
     if (members.length === 0) {
@@ -274,20 +265,14 @@ function AddMembersForm({
       setProblem(`Not a wallet address or inbox id: ${invalid.join(", ")}`);
       return;
     }
-    setBusy(true);
-    setProblem(null);
     setFailures([]);
-    try {
+    void run(async () => {
       const result = await engine.addMembers(conversationId, members);
       setFailures(result.failures);
       const failed = new Set(result.failures.map((f) => f.member));
       setText(members.filter((m) => failed.has(m)).join("\n"));
       onAdded();
-    } catch (raw) {
-      setProblem(EngineError.from(raw).message);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -314,7 +299,7 @@ function AddMembersForm({
           {failures.map((failure) => (
             <li key={failure.member}>
               <code title={failure.member}>{shortAddress(failure.member)}</code>
-              <span>{describePeerError(failure.code, failure.message)}</span>
+              <span>{describePeerError(failure)}</span>
             </li>
           ))}
         </ul>
@@ -336,30 +321,19 @@ function LeaveDialog({
   onLeft: () => void;
 }) {
   const engine = useEngine();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const leave = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, problem, run } = useEngineAction({ staysBusy: true });
+  const leave = () =>
+    run(async () => {
       await engine.leaveGroup(conversation.id);
       onLeft();
-    } catch (raw) {
-      setError(EngineError.from(raw).message);
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Dialog
       title={`Leave “${conversation.title}”?`}
       description="You will stop receiving this group's messages. To come back, an admin has to add you again."
       onClose={onCancel}
     >
-      {error !== null ? (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <FieldError problem={problem} />
       <div className="dialog-actions">
         <button type="button" className="button" data-autofocus onClick={onCancel}>
           Cancel

@@ -1,7 +1,8 @@
 import { type FormEvent, useState } from "react";
-import { type AddFailure, type ConversationView, EngineError, ErrorCode } from "../engine/api";
+import { type AddFailure, type ConversationView, ErrorCode } from "../engine/api";
 import { useEngine } from "../engine/context";
 import { shortAddress } from "../lib/format";
+import { useEngineAction } from "../lib/useEngineAction";
 import { parseMemberList, peerIdProblem } from "../lib/validate";
 import { Dialog } from "./Dialog";
 
@@ -14,7 +15,7 @@ export interface NewConversationDialogProps {
 type Tab = "dm" | "group";
 
 /** Says what went wrong with a member or peer, by error code. */
-export function describePeerError(code: string, message: string): string {
+export function describePeerError({ code, message }: { code: string; message: string }): string {
   switch (code) {
     case ErrorCode.notOnArx:
       return "This address isn't on ARX yet.";
@@ -41,7 +42,7 @@ export function NewConversationDialog({ onClose, onOpened }: NewConversationDial
           {failures.list.map((failure) => (
             <li key={failure.member}>
               <code title={failure.member}>{shortAddress(failure.member)}</code>
-              <span>{describePeerError(failure.code, failure.message)}</span>
+              <span>{describePeerError(failure)}</span>
             </li>
           ))}
         </ul>
@@ -115,10 +116,12 @@ export function NewConversationDialog({ onClose, onOpened }: NewConversationDial
 function DirectMessageForm({ onOpened }: { onOpened: (conversation: ConversationView) => void }) {
   const engine = useEngine();
   const [peer, setPeer] = useState("");
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, setProblem, run } = useEngineAction({
+    describe: describePeerError,
+    staysBusy: true,
+  });
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
     const trimmed = peer.trim();
     const invalid = peerIdProblem(trimmed);
@@ -126,15 +129,7 @@ function DirectMessageForm({ onOpened }: { onOpened: (conversation: Conversation
       setProblem(invalid);
       return;
     }
-    setBusy(true);
-    setProblem(null);
-    try {
-      onOpened(await engine.openDm(trimmed));
-    } catch (raw) {
-      const error = EngineError.from(raw);
-      setProblem(describePeerError(error.code, error.message));
-      setBusy(false);
-    }
+    void run(async () => onOpened(await engine.openDm(trimmed)));
   };
 
   return (
@@ -189,10 +184,9 @@ function GroupForm({
   const engine = useEngine();
   const [name, setName] = useState("");
   const [membersText, setMembersText] = useState("");
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, setProblem, run } = useEngineAction({ staysBusy: true });
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
     const trimmedName = name.trim();
     if (trimmedName.length === 0) {
@@ -207,15 +201,10 @@ function GroupForm({
       );
       return;
     }
-    setBusy(true);
-    setProblem(null);
-    try {
+    void run(async () => {
       const result = await engine.createGroup(trimmedName, members);
       onCreated(result.conversation, result.failures);
-    } catch (raw) {
-      setProblem(EngineError.from(raw).message);
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -1,9 +1,11 @@
 import { type FormEvent, useRef, useState } from "react";
 import { type Account, EngineError, ErrorCode } from "../engine/api";
 import { useEngine } from "../engine/context";
+import { useEngineAction } from "../lib/useEngineAction";
 import { privateKeyProblem } from "../lib/validate";
 import type { WalletConnection } from "../wallet/appkit";
 import { signText, USER_REJECTED, WalletError } from "../wallet/eip1193";
+import { FieldError } from "./FieldError";
 
 export interface OnboardingProps {
   onSignedIn: (account: Account) => void;
@@ -17,19 +19,8 @@ type Choice = "none" | "import" | "wallet";
 export function Onboarding({ onSignedIn, walletConnectProjectId }: OnboardingProps) {
   const engine = useEngine();
   const [choice, setChoice] = useState<Choice>("none");
-  const [creating, setCreating] = useState(false);
-  const [createError, setCreateError] = useState<string | null>(null);
-
-  const createKey = async () => {
-    setCreating(true);
-    setCreateError(null);
-    try {
-      onSignedIn(await engine.createBuiltinAccount());
-    } catch (raw) {
-      setCreateError(EngineError.from(raw).message);
-      setCreating(false);
-    }
-  };
+  const creation = useEngineAction({ staysBusy: true });
+  const createKey = () => creation.run(async () => onSignedIn(await engine.createBuiltinAccount()));
 
   return (
     <main className="onboarding">
@@ -54,15 +45,11 @@ export function Onboarding({ onSignedIn, walletConnectProjectId }: OnboardingPro
               className="button primary"
               data-testid="onboard-create-key"
               onClick={createKey}
-              disabled={creating}
+              disabled={creation.busy}
             >
-              {creating ? "Creating your key…" : "Create a key"}
+              {creation.busy ? "Creating your key…" : "Create a key"}
             </button>
-            {createError !== null ? (
-              <p className="field-error" role="alert">
-                {createError}
-              </p>
-            ) : null}
+            <FieldError problem={creation.problem} />
           </section>
 
           <section className="option" aria-labelledby="opt-import">
@@ -121,24 +108,16 @@ function ImportKeyForm({
   const engine = useEngine();
   const [key, setKey] = useState("");
   const [visible, setVisible] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, setProblem, run } = useEngineAction({ staysBusy: true });
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
     const invalid = privateKeyProblem(key);
     if (invalid !== null) {
       setProblem(invalid);
       return;
     }
-    setBusy(true);
-    setProblem(null);
-    try {
-      onSignedIn(await engine.importBuiltinKey(key.trim()));
-    } catch (raw) {
-      setProblem(EngineError.from(raw).message);
-      setBusy(false);
-    }
+    void run(async () => onSignedIn(await engine.importBuiltinKey(key.trim())));
   };
 
   return (
@@ -335,11 +314,7 @@ function ExternalWalletFlow({
             the wallet too; it should be the same.
           </p>
           <pre className="sign-text">{state.text}</pre>
-          {notice !== null ? (
-            <p className="field-error" role="alert">
-              {notice}
-            </p>
-          ) : null}
+          <FieldError problem={notice} />
           <div className="dialog-actions">
             <button type="button" className="button" onClick={cancel}>
               Cancel

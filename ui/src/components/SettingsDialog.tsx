@@ -1,9 +1,11 @@
 import { type FormEvent, useState } from "react";
-import { type AppInfo, EngineError, type NetworkSetting } from "../engine/api";
+import type { AppInfo, NetworkSetting } from "../engine/api";
 import { useEngine } from "../engine/context";
+import { useEngineAction } from "../lib/useEngineAction";
 import { nodeUrlProblem } from "../lib/validate";
 import { CopyButton } from "./CopyButton";
 import { Dialog } from "./Dialog";
+import { FieldError } from "./FieldError";
 
 export interface SettingsDialogProps {
   info: AppInfo;
@@ -59,16 +61,10 @@ export function SettingsDialog({ info, onClose, onNetworkChanged }: SettingsDial
 function NotificationsSection({ enabled }: { enabled: boolean }) {
   const engine = useEngine();
   const [on, setOn] = useState(enabled);
-  const [problem, setProblem] = useState<string | null>(null);
+  const { problem, run } = useEngineAction();
   const change = async (next: boolean) => {
     setOn(next);
-    setProblem(null);
-    try {
-      await engine.setNotifications(next);
-    } catch (raw) {
-      setOn(!next);
-      setProblem(EngineError.from(raw).message);
-    }
+    if (!(await run(() => engine.setNotifications(next)))) setOn(!next);
   };
   return (
     <section className="settings-section" aria-labelledby="settings-notifications">
@@ -81,11 +77,7 @@ function NotificationsSection({ enabled }: { enabled: boolean }) {
         />
         <span>Notify me of new messages when ARX is in the background</span>
       </label>
-      {problem !== null ? (
-        <p className="field-error" role="alert">
-          {problem}
-        </p>
-      ) : null}
+      <FieldError problem={problem} />
     </section>
   );
 }
@@ -94,15 +86,8 @@ function NotificationsSection({ enabled }: { enabled: boolean }) {
 function KeyBackup() {
   const engine = useEngine();
   const [key, setKey] = useState<string | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  const reveal = async () => {
-    setProblem(null);
-    try {
-      setKey(await engine.exportBuiltinKey());
-    } catch (raw) {
-      setProblem(EngineError.from(raw).message);
-    }
-  };
+  const { problem, run } = useEngineAction();
+  const reveal = () => run(async () => setKey(await engine.exportBuiltinKey()));
   return (
     <div className="key-backup">
       <p className="field-hint">
@@ -129,11 +114,7 @@ function KeyBackup() {
           </div>
         </dl>
       )}
-      {problem !== null ? (
-        <p className="field-error" role="alert">
-          {problem}
-        </p>
-      ) : null}
+      <FieldError problem={problem} />
     </div>
   );
 }
@@ -160,8 +141,8 @@ function NetworkSection({
   const engine = useEngine();
   const [kind, setKind] = useState<NetworkSetting["kind"]>(current.kind);
   const [url, setUrl] = useState(current.kind === "remote" ? current.url : "");
-  const [problem, setProblem] = useState<string | null>(null);
-  const [status, setStatus] = useState<"idle" | "saving" | "saved">("idle");
+  const { busy, problem, setProblem, run } = useEngineAction();
+  const [saved, setSaved] = useState(false);
 
   const next: NetworkSetting =
     kind === "local" ? { kind: "local" } : { kind: "remote", url: url.trim() };
@@ -169,7 +150,7 @@ function NetworkSection({
     next.kind === current.kind &&
     (next.kind === "local" || (current.kind === "remote" && current.url === next.url));
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
     if (next.kind === "remote") {
       const invalid = nodeUrlProblem(next.url);
@@ -178,16 +159,12 @@ function NetworkSection({
         return;
       }
     }
-    setProblem(null);
-    setStatus("saving");
-    try {
+    setSaved(false);
+    void run(async () => {
       await engine.setNetwork(next);
-      setStatus("saved");
+      setSaved(true);
       onChanged(next);
-    } catch (raw) {
-      setProblem(EngineError.from(raw).message);
-      setStatus("idle");
-    }
+    });
   };
 
   return (
@@ -204,7 +181,7 @@ function NetworkSection({
               onChange={() => {
                 setKind("local");
                 setProblem(null);
-                setStatus("idle");
+                setSaved(false);
               }}
             />
             <span>
@@ -221,7 +198,7 @@ function NetworkSection({
               checked={kind === "remote"}
               onChange={() => {
                 setKind("remote");
-                setStatus("idle");
+                setSaved(false);
               }}
             />
             <span>
@@ -243,22 +220,17 @@ function NetworkSection({
               onChange={(event) => {
                 setUrl(event.target.value);
                 setProblem(null);
-                setStatus("idle");
+                setSaved(false);
               }}
             />
           </label>
         ) : null}
         <p className={problem !== null ? "field-error" : "field-hint"} role="status">
-          {problem ??
-            (status === "saved" ? "Saved. ARX is reconnecting with the new network." : "")}
+          {problem ?? (saved ? "Saved. ARX is reconnecting with the new network." : "")}
         </p>
         <div className="dialog-actions">
-          <button
-            type="submit"
-            className="button primary"
-            disabled={unchanged || status === "saving"}
-          >
-            {status === "saving" ? "Switching…" : "Use this network"}
+          <button type="submit" className="button primary" disabled={unchanged || busy}>
+            {busy ? "Switching…" : "Use this network"}
           </button>
         </div>
       </form>
