@@ -233,4 +233,22 @@ describe("MessageList", () => {
     expect(log.scrollTop).toBe(100);
     expect(screen.getByRole("button", { name: /latest messages/i })).toBeInTheDocument();
   });
+
+  it("shows a message I just sent even when scrolled up", async () => {
+    const messages = manyMessages(100);
+    const { rerender, props } = renderList({ messages });
+    const log = screen.getByTestId("message-list");
+    scrollTo(log, 100);
+    const mine = makeMessage({
+      id: "mine",
+      text: "on my way",
+      isMine: true,
+      senderInboxId: "me",
+      sentAtMs: todayAt(12) + 1,
+    });
+    rerender(<MessageList {...props} messages={[...messages, mine]} />);
+    expect(await screen.findByText("on my way")).toBeInTheDocument();
+    expect(log.scrollTop).toBeGreaterThan(5000);
+    expect(screen.queryByRole("button", { name: /latest messages/i })).toBeNull();
+  });
 });

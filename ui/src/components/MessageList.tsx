@@ -1,36 +1,44 @@
-import {
-  memo,
-  type ReactElement,
-  useCallback,
-  useEffect,
-  useLayoutEffect,
-  useMemo,
-  useReducer,
-  useRef,
-  useState,
-} from "react";
+import { measureElement, useVirtualizer, type Virtualizer } from "@tanstack/react-virtual";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef } from "react";
 import type { DeliveryStatus, MessageView } from "../engine/api";
 import { dayLabel, fullDateTime, isSameDay, timeOfDay } from "../lib/format";
 import { renderMarkdown } from "../lib/markdown";
 
 /**
- * The messages of one conversation, windowed: only the rows near the viewport are in the DOM,
- * so ten thousand messages scroll like ten. Row heights start as estimates and are replaced by
- * measurements; the row at the top of the viewport stays put when rows above it change (older
- * messages loaded, heights measured), and the list sticks to the bottom while it is there.
+ * The messages of one conversation, windowed by @tanstack/react-virtual: only the rows near the
+ * viewport are in the DOM, so ten thousand messages scroll like ten. Row heights start as
+ * estimates and are replaced by measurements. The list is anchored to its end, as chats are:
+ * the row at the top of the viewport stays put when older messages arrive above it, and new
+ * messages are followed while the view is at the bottom.
  */
 
+/**
+ * A row of the list. A day's heading belongs to the row of its first message, so that every
+ * row keeps its key when older messages arrive (the anchor the virtualizer keeps in place is
+ * whichever row is at the top of the viewport).
+ */
 type Row =
   | { kind: "start"; key: string }
-  | { kind: "day"; key: string; label: string }
-  | { kind: "message"; key: string; message: MessageView; showSender: boolean; runEnd: boolean };
+  | {
+      kind: "message";
+      key: string;
+      message: MessageView;
+      /** The day heading above this message: it is the day's first. */
+      day: string | null;
+      showSender: boolean;
+      runEnd: boolean;
+      /** 1-based place among the messages, for screen readers. */
+      position: number;
+    };
 
 /** Consecutive messages from one sender within this gap form a run (sender name shown once). */
 const RUN_GAP_MS = 5 * 60_000;
-const OVERSCAN_PX = 600;
+/** Rows rendered beyond each edge of the viewport. */
+const OVERSCAN_ROWS = 8;
 const BOTTOM_SLACK_PX = 48;
 const LOAD_OLDER_THRESHOLD_PX = 400;
-const FALLBACK_VIEWPORT_PX = 600;
+/** The viewport assumed for the first render, before the list has been laid out. */
+const FALLBACK_VIEWPORT = { width: 0, height: 600 };
 
 export function buildRows(
   messages: MessageView[],
@@ -44,13 +52,6 @@ export function buildRows(
   for (let i = 0; i < messages.length; i += 1) {
     const message = messages[i] as MessageView;
     const newDay = previous === null || !isSameDay(previous.sentAtMs, message.sentAtMs);
-    if (newDay) {
-      rows.push({
-        kind: "day",
-        key: `day-${message.id}`,
-        label: dayLabel(message.sentAtMs, nowMs),
-      });
-    }
     const continuesRun =
       !newDay &&
       previous !== null &&
@@ -66,8 +67,10 @@ export function buildRows(
       kind: "message",
       key: message.id,
       message,
+      day: newDay ? dayLabel(message.sentAtMs, nowMs) : null,
       showSender: isGroup && !message.isMine && !continuesRun,
       runEnd,
+      position: i + 1,
     });
     previous = message;
   }
@@ -75,45 +78,21 @@ export function buildRows(
 }
 
 function estimateHeight(row: Row): number {
-  switch (row.kind) {
-    case "start":
-      return 56;
-    case "day":
-      return 40;
-    case "message": {
-      const lines = Math.max(1, Math.ceil(row.message.text.length / 60));
-      return 36 + lines * 20 + (row.showSender ? 18 : 0) + (row.runEnd ? 6 : 0);
-    }
-  }
+  if (row.kind === "start") return 56;
+  const lines = Math.max(1, Math.ceil(row.message.text.length / 60));
+  return (
+    36 + lines * 20 + (row.day !== null ? 40 : 0) + (row.showSender ? 18 : 0) + (row.runEnd ? 6 : 0)
+  );
 }
 
-interface Layout {
-  offsets: Float64Array;
-  total: number;
-  indexByKey: Map<string, number>;
-}
-
-function computeLayout(rows: Row[], heights: Map<string, number>): Layout {
-  const offsets = new Float64Array(rows.length + 1);
-  const indexByKey = new Map<string, number>();
-  for (let i = 0; i < rows.length; i += 1) {
-    const row = rows[i] as Row;
-    indexByKey.set(row.key, i);
-    offsets[i + 1] = (offsets[i] ?? 0) + (heights.get(row.key) ?? estimateHeight(row));
-  }
-  return { offsets, total: offsets[rows.length] ?? 0, indexByKey };
-}
-
-/** Index of the last row whose top is at or above `y`. */
-function rowAt(offsets: Float64Array, count: number, y: number): number {
-  let low = 0;
-  let high = count - 1;
-  while (low < high) {
-    const mid = (low + high + 1) >> 1;
-    if ((offsets[mid] ?? 0) <= y) low = mid;
-    else high = mid - 1;
-  }
-  return Math.max(0, low);
+/** A row's measured height; one that measures 0 (not laid out, or hidden) keeps its estimate. */
+function measureRow(
+  element: HTMLDivElement,
+  entry: ResizeObserverEntry | undefined,
+  instance: Virtualizer<HTMLDivElement, HTMLDivElement>,
+): number {
+  const height = measureElement(element, entry, instance);
+  return height > 0 ? height : instance.options.estimateSize(instance.indexFromElement(element));
 }
 
 export interface MessageListProps {
@@ -140,172 +119,52 @@ export function MessageList({
   onOpenLink,
 }: MessageListProps) {
   const scrollRef = useRef<HTMLDivElement>(null);
-  const heights = useRef(new Map<string, number>());
-  const [measured, bumpMeasured] = useReducer((n: number) => n + 1, 0);
-  const [scrollTop, setScrollTop] = useState(0);
-  const [viewport, setViewport] = useState(FALLBACK_VIEWPORT_PX);
-  const [atBottom, setAtBottom] = useState(true);
-  const stickToBottom = useRef(true);
-  const anchor = useRef<{ key: string; offset: number } | null>(null);
-  const lastKey = useRef<string | null>(null);
 
   // The day labels change at midnight; recomputing on each new message list is enough.
   const rows = useMemo(
     () => buildRows(messages, isGroup, hasMore, Date.now()),
     [messages, isGroup, hasMore],
   );
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `measured` signals new heights in the ref.
-  const layout = useMemo(() => computeLayout(rows, heights.current), [rows, measured]);
-  const layoutRef = useRef(layout);
-  layoutRef.current = layout;
+  // Stable between scroll renders: the virtualizer re-lays out the rows when these change.
+  const estimateSize = useCallback((index: number) => estimateHeight(rows[index] as Row), [rows]);
+  const getItemKey = useCallback((index: number) => (rows[index] as Row).key, [rows]);
+
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize,
+    getItemKey,
+    measureElement: measureRow,
+    overscan: OVERSCAN_ROWS,
+    initialRect: FALLBACK_VIEWPORT,
+    // Open at the newest message: the first render already shows the end.
+    initialOffset: () =>
+      Math.max(
+        0,
+        rows.reduce((sum, row) => sum + estimateHeight(row), 0) - FALLBACK_VIEWPORT.height,
+      ),
+    anchorTo: "end",
+    followOnAppend: true,
+    scrollEndThreshold: BOTTOM_SLACK_PX,
+  });
+  const atBottom = virtualizer.isAtEnd();
+  const total = virtualizer.getTotalSize();
+  const viewport = virtualizer.scrollRect?.height || FALLBACK_VIEWPORT.height;
+
+  // Something I just sent is shown even when I had scrolled up.
+  const last = messages[messages.length - 1];
+  const lastId = useRef(last?.id);
+  useLayoutEffect(() => {
+    if (last === undefined || last.id === lastId.current) return;
+    lastId.current = last.id;
+    if (last.isMine) virtualizer.scrollToEnd();
+  }, [last, virtualizer]);
 
   const canLoadOlder = hasMore && !loadingOlder;
-  const loadOlderRef = useRef(onLoadOlder);
-  loadOlderRef.current = onLoadOlder;
-
-  const updateFromScroll = useCallback(
-    (element: HTMLDivElement) => {
-      const { offsets, total } = layoutRef.current;
-      const top = element.scrollTop;
-      const height = element.clientHeight > 0 ? element.clientHeight : FALLBACK_VIEWPORT_PX;
-      const bottom = total - top - height < BOTTOM_SLACK_PX;
-      stickToBottom.current = bottom;
-      setAtBottom(bottom);
-      setScrollTop(top);
-      // Anchor to a message row: day separators and the start marker change keys when older
-      // messages arrive above them.
-      let index = rowAt(offsets, rows.length, top);
-      while (index < rows.length - 1 && rows[index]?.kind !== "message") index += 1;
-      const row = rows[index];
-      anchor.current =
-        row === undefined ? null : { key: row.key, offset: (offsets[index] ?? 0) - top };
-      if (top < LOAD_OLDER_THRESHOLD_PX && canLoadOlder) loadOlderRef.current();
-    },
-    [rows, canLoadOlder],
-  );
-
-  // Track the viewport height.
-  useLayoutEffect(() => {
-    const element = scrollRef.current;
-    if (element === null) return;
-    const update = () => {
-      if (element.clientHeight > 0) setViewport(element.clientHeight);
-    };
-    update();
-    if (typeof ResizeObserver === "undefined") {
-      window.addEventListener("resize", update);
-      return () => window.removeEventListener("resize", update);
-    }
-    const observer = new ResizeObserver(update);
-    observer.observe(element);
-    return () => observer.disconnect();
-  }, []);
-
-  // Keep the reading position: at the bottom if we were there (or I just sent something),
-  // otherwise the anchored row stays where it was on screen.
-  useLayoutEffect(() => {
-    const element = scrollRef.current;
-    if (element === null) return;
-    const lastRow = rows[rows.length - 1];
-    const newLast = lastRow !== undefined && lastRow.key !== lastKey.current;
-    lastKey.current = lastRow?.key ?? null;
-    if (newLast && lastRow?.kind === "message" && lastRow.message.isMine) {
-      stickToBottom.current = true;
-    }
-    let target: number | null = null;
-    if (stickToBottom.current) {
-      target = Math.max(0, layout.total - viewport);
-    } else if (anchor.current !== null) {
-      const index = layout.indexByKey.get(anchor.current.key);
-      if (index !== undefined) target = (layout.offsets[index] ?? 0) - anchor.current.offset;
-    }
-    if (target !== null && Math.abs(element.scrollTop - target) > 0.5) {
-      element.scrollTop = target;
-      setScrollTop(element.scrollTop);
-    }
-    if (stickToBottom.current) setAtBottom(true);
-  }, [layout, rows, viewport]);
-
   // A short first page leaves nothing to scroll: fetch older messages until the view is full.
   useEffect(() => {
-    if (canLoadOlder && layout.total < viewport) loadOlderRef.current();
-  }, [canLoadOlder, layout.total, viewport]);
-
-  // Measure rendered rows; a changed height re-lays out the list.
-  const observer = useRef<ResizeObserver | null>(null);
-  useEffect(() => {
-    if (typeof ResizeObserver === "undefined") return;
-    observer.current = new ResizeObserver((entries) => {
-      let changed = false;
-      for (const entry of entries) {
-        const element = entry.target as HTMLElement;
-        const key = element.dataset.rowKey;
-        const height = element.offsetHeight;
-        if (key === undefined || height === 0) continue;
-        if (heights.current.get(key) !== height) {
-          heights.current.set(key, height);
-          changed = true;
-        }
-      }
-      if (changed) bumpMeasured();
-    });
-    return () => observer.current?.disconnect();
-  }, []);
-  const measureRef = useCallback((element: HTMLDivElement | null) => {
-    if (element === null) return;
-    const key = element.dataset.rowKey;
-    const height = element.offsetHeight;
-    if (key !== undefined && height > 0 && heights.current.get(key) !== height) {
-      heights.current.set(key, height);
-      bumpMeasured();
-    }
-    observer.current?.observe(element);
-  }, []);
-
-  const first = rowAt(layout.offsets, rows.length, scrollTop - OVERSCAN_PX);
-  let last = rowAt(layout.offsets, rows.length, scrollTop + viewport + OVERSCAN_PX);
-  if (rows.length === 0) last = -1;
-
-  const visible: ReactElement[] = [];
-  for (let i = first; i <= last; i += 1) {
-    const row = rows[i];
-    if (row === undefined) continue;
-    visible.push(
-      <div
-        key={row.key}
-        ref={measureRef}
-        data-row-key={row.key}
-        className="row"
-        style={{ transform: `translateY(${layout.offsets[i] ?? 0}px)` }}
-      >
-        {row.kind === "start" ? (
-          <p className="conversation-start">This is the beginning of the conversation.</p>
-        ) : row.kind === "day" ? (
-          <div className="day-separator">
-            <h2 className="day-label">{row.label}</h2>
-          </div>
-        ) : (
-          <MessageRow
-            message={row.message}
-            showSender={row.showSender}
-            runEnd={row.runEnd}
-            onRetry={onRetry}
-            position={i + 1}
-            setSize={rows.length}
-          />
-        )}
-      </div>,
-    );
-  }
-
-  const jumpToLatest = () => {
-    const element = scrollRef.current;
-    if (element === null) return;
-    stickToBottom.current = true;
-    element.scrollTop = Math.max(0, layout.total - viewport);
-    setScrollTop(element.scrollTop);
-    setAtBottom(true);
-  };
+    if (canLoadOlder && total < viewport) onLoadOlder();
+  }, [canLoadOlder, total, viewport, onLoadOlder]);
 
   return (
     <div className="message-list-wrap">
@@ -326,7 +185,11 @@ export function MessageList({
         // The log scrolls with the keyboard once focused.
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable.
         tabIndex={0}
-        onScroll={(event) => updateFromScroll(event.currentTarget)}
+        onScroll={(event) => {
+          if (event.currentTarget.scrollTop < LOAD_OLDER_THRESHOLD_PX && canLoadOlder) {
+            onLoadOlder();
+          }
+        }}
         // Links are anchors (keyboard-reachable); a click or Enter on one bubbles up here.
         onClick={(event) => {
           const target = event.target instanceof Element ? event.target.closest("a[href]") : null;
@@ -337,12 +200,43 @@ export function MessageList({
           }
         }}
       >
-        <div className="message-list-inner" style={{ height: layout.total }}>
-          {visible}
+        <div className="message-list-inner" style={{ height: total }}>
+          {virtualizer.getVirtualItems().map((item) => {
+            const row = rows[item.index] as Row;
+            return (
+              <div
+                key={item.key}
+                ref={virtualizer.measureElement}
+                data-index={item.index}
+                className="row"
+                style={{ transform: `translateY(${item.start}px)` }}
+              >
+                {row.kind === "start" ? (
+                  <p className="conversation-start">This is the beginning of the conversation.</p>
+                ) : (
+                  <>
+                    {row.day !== null ? (
+                      <div className="day-separator">
+                        <h2 className="day-label">{row.day}</h2>
+                      </div>
+                    ) : null}
+                    <MessageRow
+                      message={row.message}
+                      showSender={row.showSender}
+                      runEnd={row.runEnd}
+                      onRetry={onRetry}
+                      position={row.position}
+                      setSize={messages.length}
+                    />
+                  </>
+                )}
+              </div>
+            );
+          })}
         </div>
       </div>
       {!atBottom ? (
-        <button type="button" className="jump-latest" onClick={jumpToLatest}>
+        <button type="button" className="jump-latest" onClick={() => virtualizer.scrollToEnd()}>
           <span aria-hidden="true">↓</span> Latest messages
         </button>
       ) : null}
