@@ -1,5 +1,5 @@
 import { measureElement, useVirtualizer, type Virtualizer } from "@tanstack/react-virtual";
-import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef } from "react";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { DeliveryStatus, MessageView } from "../engine/api";
 import { dayLabel, fullDateTime, isSameDay, timeOfDay } from "../lib/format";
 import { renderMarkdown } from "../lib/markdown";
@@ -37,8 +37,8 @@ const RUN_GAP_MS = 5 * 60_000;
 const OVERSCAN_ROWS = 8;
 const BOTTOM_SLACK_PX = 48;
 const LOAD_OLDER_THRESHOLD_PX = 400;
-/** The viewport assumed for the first render, before the list has been laid out. */
-const FALLBACK_VIEWPORT = { width: 0, height: 600 };
+/** The viewport height assumed while the list has none (hidden, not laid out). */
+const FALLBACK_VIEWPORT_PX = 600;
 
 export function buildRows(
   messages: MessageView[],
@@ -119,6 +119,11 @@ export function MessageList({
   onOpenLink,
 }: MessageListProps) {
   const scrollRef = useRef<HTMLDivElement>(null);
+  // The rows are windowed once the viewport is known, so the list opens exactly at its end.
+  const [openingHeight, setOpeningHeight] = useState<number | null>(null);
+  useLayoutEffect(() => {
+    setOpeningHeight(scrollRef.current?.clientHeight || FALLBACK_VIEWPORT_PX);
+  }, []);
 
   // The day labels change at midnight; recomputing on each new message list is enough.
   const rows = useMemo(
@@ -136,12 +141,14 @@ export function MessageList({
     getItemKey,
     measureElement: measureRow,
     overscan: OVERSCAN_ROWS,
-    initialRect: FALLBACK_VIEWPORT,
-    // Open at the newest message: the first render already shows the end.
+    enabled: openingHeight !== null,
+    initialRect: { width: 0, height: openingHeight ?? FALLBACK_VIEWPORT_PX },
+    // Open at the newest message.
     initialOffset: () =>
       Math.max(
         0,
-        rows.reduce((sum, row) => sum + estimateHeight(row), 0) - FALLBACK_VIEWPORT.height,
+        rows.reduce((sum, row) => sum + estimateHeight(row), 0) -
+          (openingHeight ?? FALLBACK_VIEWPORT_PX),
       ),
     anchorTo: "end",
     followOnAppend: true,
@@ -149,7 +156,7 @@ export function MessageList({
   });
   const atBottom = virtualizer.isAtEnd();
   const total = virtualizer.getTotalSize();
-  const viewport = virtualizer.scrollRect?.height || FALLBACK_VIEWPORT.height;
+  const viewport = virtualizer.scrollRect?.height || FALLBACK_VIEWPORT_PX;
 
   // Something I just sent is shown even when I had scrolled up.
   const last = messages[messages.length - 1];
@@ -163,8 +170,8 @@ export function MessageList({
   const canLoadOlder = hasMore && !loadingOlder;
   // A short first page leaves nothing to scroll: fetch older messages until the view is full.
   useEffect(() => {
-    if (canLoadOlder && total < viewport) onLoadOlder();
-  }, [canLoadOlder, total, viewport, onLoadOlder]);
+    if (openingHeight !== null && canLoadOlder && total < viewport) onLoadOlder();
+  }, [openingHeight, canLoadOlder, total, viewport, onLoadOlder]);
 
   return (
     <div className="message-list-wrap">

@@ -17,7 +17,7 @@ if (typeof window !== "undefined") giveScrollingLogsALayout();
  * later scroll event, as a browser does. Rows still measure 0 and so keep their estimated heights.
  */
 function giveScrollingLogsALayout() {
-  const VIEWPORT = { width: 800, height: 600 };
+  const VIEWPORT = { width: 800, height: 500 };
   const isLog = (element: Element) => element.getAttribute("role") === "log";
   const contentHeight = (element: Element) =>
     Math.max(
