@@ -274,19 +274,10 @@ impl Node for NodeService {
     ) -> Result<Response<GetInboxIdsResponse>, Status> {
         self.admit(&request)?;
         let addresses = request.into_inner().addresses;
-        check_count(addresses.len(), "addresses")?;
-        let parsed = addresses
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                <[u8; 20]>::try_from(a.as_slice()).map_err(|_| {
-                    NodeError::InvalidRequest(format!(
-                        "address {i} has {} bytes; a wallet address has 20",
-                        a.len()
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let parsed = lookup_keys(&addresses, ("addresses", "address"), |a| {
+            <[u8; 20]>::try_from(a.as_slice())
+                .map_err(|_| format!("has {} bytes; a wallet address has 20", a.len()))
+        })?;
         let inboxes = self
             .store
             .inbox_ids(&parsed)
@@ -309,11 +300,11 @@ impl Node for NodeService {
     ) -> Result<Response<GetIdentityUpdatesResponse>, Status> {
         self.admit(&request)?;
         let requests = request.into_inner().requests;
-        check_count(requests.len(), "inboxes")?;
+        let inbox_ids = lookup_keys(&requests, ("inboxes", "inbox id"), |entry| {
+            InboxId::from_slice(&entry.inbox_id).map_err(|e| e.to_string())
+        })?;
         let mut responses = Vec::with_capacity(requests.len());
-        for (index, entry) in requests.into_iter().enumerate() {
-            let inbox_id = InboxId::from_slice(&entry.inbox_id)
-                .map_err(|e| NodeError::InvalidRequest(format!("inbox id {index}: {}", e)))?;
+        for (entry, inbox_id) in requests.into_iter().zip(inbox_ids) {
             let topic = Topic::identity_log(&inbox_id).to_bytes();
             let mut envelopes = Vec::new();
             for originator in self.store.originators().await.map_err(NodeError::from)? {
@@ -351,15 +342,9 @@ impl Node for NodeService {
     ) -> Result<Response<FetchKeyPackagesResponse>, Status> {
         self.admit(&request)?;
         let keys = request.into_inner().installation_keys;
-        check_count(keys.len(), "installation keys")?;
-        let parsed = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                InstallationKey::from_slice(k)
-                    .map_err(|e| NodeError::InvalidRequest(format!("installation key {i}: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let parsed = lookup_keys(&keys, ("installation keys", "installation key"), |k| {
+            InstallationKey::from_slice(k).map_err(|e| e.to_string())
+        })?;
         let raw: Vec<[u8; 32]> = parsed.iter().map(|k| *k.as_bytes()).collect();
         let now = u64::try_from(now_ns() / 1_000_000_000).unwrap_or(0);
         let found = self
@@ -406,13 +391,27 @@ impl Node for NodeService {
     }
 }
 
-fn check_count(count: usize, what: &str) -> Result<(), NodeError> {
-    if count > MAX_LOOKUPS {
+/// The keys of a lookup (addresses, inbox ids, installation keys), each parsed, after checking
+/// there are at most [`MAX_LOOKUPS`]. A key that does not parse refuses the call, naming its
+/// index. `names` is the plural and the singular of what the keys are.
+fn lookup_keys<T, K>(
+    keys: &[T],
+    names: (&str, &str),
+    parse: impl Fn(&T) -> Result<K, String>,
+) -> Result<Vec<K>, NodeError> {
+    let (plural, singular) = names;
+    if keys.len() > MAX_LOOKUPS {
         return Err(NodeError::InvalidRequest(format!(
-            "{count} {what} given; at most {MAX_LOOKUPS} are accepted"
+            "{} {plural} given; at most {MAX_LOOKUPS} are accepted",
+            keys.len()
         )));
     }
-    Ok(())
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| {
+            parse(key).map_err(|e| NodeError::InvalidRequest(format!("{singular} {i}: {e}")))
+        })
+        .collect()
 }
 
 /// One Subscribe stream: catch-up from the store, a caught-up marker, then live envelopes from
@@ -436,7 +435,7 @@ impl Subscription {
     async fn run(mut self, mut reads: Vec<TopicRead>) {
         let ended = self.stream(&mut reads).await;
         if let End::Error(err) = ended {
-            tracing::debug!(code = err.code(), "subscription ended");
+            tracing::debug!(code = %err.code(), "subscription ended");
             let _ = self.tx.send(Err(err.into())).await;
         }
     }
