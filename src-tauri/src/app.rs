@@ -22,7 +22,7 @@ use crate::{
         Account, ConnectionState, ConversationKind, ConversationView, DeliveryStatus, EngineEvent,
         MessageView, NetworkSetting, Role, WalletKind,
     },
-    error::{CommandError, CommandResult},
+    error::{AppCode, CommandError, CommandResult},
     keystore::{self, KeyStore, OsKeychain},
 };
 
@@ -141,9 +141,9 @@ impl App {
 
     fn save_settings(&self, settings: &Settings) -> CommandResult<()> {
         let bytes = serde_json::to_vec_pretty(settings)
-            .map_err(|e| CommandError::new("app.settings", e.to_string()))?;
+            .map_err(|e| CommandError::new(AppCode::Settings, e.to_string()))?;
         std::fs::write(self.profile_dir.join("settings.json"), bytes)
-            .map_err(|e| CommandError::new("app.settings", e.to_string()))
+            .map_err(|e| CommandError::new(AppCode::Settings, e.to_string()))
     }
 
     pub fn network(&self) -> NetworkSetting {
@@ -180,14 +180,14 @@ impl App {
             .await
             .as_ref()
             .map(|s| s.client.clone())
-            .ok_or_else(|| CommandError::new("app.starting", "ARX is still starting"))
+            .ok_or_else(|| CommandError::new(AppCode::Starting, "ARX is still starting"))
     }
 
     /// Opens the profile's engine on the configured network (starting or sharing the local
     /// node), and streams events once the account exists.
     pub async fn start(self: &Arc<Self>) -> CommandResult<()> {
         std::fs::create_dir_all(&self.profile_dir)
-            .map_err(|e| CommandError::new("core.data_dir", e.to_string()))?;
+            .map_err(|e| CommandError::new(arx_core::CoreCode::DataDir, e.to_string()))?;
         self.emit(EngineEvent::Connection {
             state: ConnectionState::Connecting,
             detail: None,
@@ -230,7 +230,7 @@ impl App {
     /// runs on the same port.
     async fn local_node(&self) -> CommandResult<(String, Option<arx_node::RunningNode>)> {
         std::fs::create_dir_all(&self.node_dir)
-            .map_err(|e| CommandError::new("core.data_dir", e.to_string()))?;
+            .map_err(|e| CommandError::new(arx_core::CoreCode::DataDir, e.to_string()))?;
         let listen = SocketAddr::from(([127, 0, 0, 1], self.local_port));
         let config = arx_node::NodeConfig {
             listen,
@@ -249,7 +249,7 @@ impl App {
                 tracing::info!(%listen, "a node already runs on this computer; sharing it");
                 Ok((format!("http://{listen}"), None))
             }
-            Err(err) => Err(CommandError::new("app.local_node", err.to_string())),
+            Err(err) => Err(CommandError::new(AppCode::LocalNode, err.to_string())),
         }
     }
 
@@ -313,6 +313,13 @@ impl App {
                     }
                 }
             }
+            arx_core::StreamEvent::Delivery(m) => {
+                match self.message_view(client, &m).await {
+                    Ok(message) => self.emit(EngineEvent::Message { message }),
+                    Err(err) => tracing::warn!("message view: {err}"),
+                }
+                self.emit_conversation(client, &m.group_id).await;
+            }
             arx_core::StreamEvent::Connection { online, detail } => {
                 tracing::info!(online, "connection");
                 self.emit(EngineEvent::Connection {
@@ -323,16 +330,6 @@ impl App {
                     },
                     detail,
                 });
-                if online {
-                    // Anything queued while offline leaves now.
-                    if let Ok(list) = client.conversations().await {
-                        for c in list {
-                            if let Err(err) = client.send_queued(&c.group_id).await {
-                                tracing::info!("queued messages wait: {err}");
-                            }
-                        }
-                    }
-                }
             }
         }
     }
@@ -344,8 +341,8 @@ impl App {
         client: &Client,
         group_id: &[u8],
     ) -> Option<ConversationView> {
-        let view = match client.conversation(group_id).await {
-            Ok(c) if c.state == "left" || c.state == "removed" => {
+        let view = match client.conversation(group_id).summary().await {
+            Ok(c) if c.state.is_out() => {
                 self.emit(EngineEvent::ConversationRemoved {
                     conversation_id: hex::encode(group_id),
                 });
@@ -378,7 +375,7 @@ impl App {
             Ok(list) => {
                 let unread = list
                     .iter()
-                    .filter(|c| c.state != "left" && c.state != "removed")
+                    .filter(|c| !c.state.is_out())
                     .map(|c| u64::try_from(c.unread).unwrap_or(0))
                     .sum();
                 crate::desktop::set_badge(&self.handle, unread);
@@ -403,13 +400,16 @@ impl App {
         let settings = self.settings();
         if settings.wallet_kind == Some(WalletKind::External) {
             return Err(CommandError::new(
-                "app.external_wallet",
+                AppCode::ExternalWallet,
                 "this account signs with an external wallet: its key never reaches ARX",
             ));
         }
         let store = settings.key_store.unwrap_or(KeyStore::File);
         keystore::load(&OsKeychain, &self.profile_dir, store)?.ok_or_else(|| {
-            CommandError::new("app.key_store", "the wallet key of this profile is missing")
+            CommandError::new(
+                AppCode::KeyStore,
+                "the wallet key of this profile is missing",
+            )
         })
     }
 
@@ -476,7 +476,8 @@ impl App {
     ) -> CommandResult<ConversationView> {
         let me = client.registration().await?.map(|r| r.inbox_id);
         let mut inboxes: Vec<InboxId> = client
-            .members(&c.group_id)
+            .conversation(&c.group_id)
+            .members()
             .await?
             .into_iter()
             .map(|(i, _)| i)
@@ -493,7 +494,7 @@ impl App {
                 )
             }
             None => {
-                let settings = client.group_settings(&c.group_id).await?;
+                let settings = client.conversation(&c.group_id).settings().await?;
                 let role = match me.map(|m| settings.role(&m)) {
                     Some(CoreRole::SuperAdmin) => Role::SuperAdmin,
                     Some(CoreRole::Admin) => Role::Admin,
@@ -559,7 +560,7 @@ impl App {
         let client = self.client().await?;
         if client.registration().await?.is_some() {
             return Err(CommandError::new(
-                "app.already_signed_in",
+                AppCode::AlreadySignedIn,
                 "this profile already has an account (use --profile NAME for another)",
             ));
         }
@@ -578,7 +579,7 @@ impl App {
                     keystore::store(&OsKeychain, &profile_dir, &secret)
                 })
                 .await
-                .map_err(|_| CommandError::new("app.internal", "the key store task ended"))??;
+                .map_err(|_| CommandError::new(AppCode::Internal, "the key store task ended"))??;
                 settings.key_store = Some(store);
                 self.save_settings(&settings)?;
                 wallet
@@ -597,7 +598,10 @@ impl App {
         self.save_settings(&settings)?;
         self.start_stream().await;
         self.account().await?.ok_or_else(|| {
-            CommandError::new("core.not_registered", "registration did not complete")
+            CommandError::new(
+                arx_core::CoreCode::NotRegistered,
+                "registration did not complete",
+            )
         })
     }
 

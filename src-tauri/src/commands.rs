@@ -13,7 +13,7 @@ use crate::{
         EngineEvent, ExternalSigninRequest, MemberView, MessagePage, MessageView, NetworkSetting,
         Role, WalletKind,
     },
-    error::{CommandError, CommandResult},
+    error::{AppCode, CommandError, CommandResult},
 };
 
 type AppState<'a> = State<'a, Arc<App>>;
@@ -34,7 +34,7 @@ fn failures(list: Vec<(arx_identity::InstallationKey, String)>) -> Vec<AddFailur
     list.into_iter()
         .map(|(key, reason)| AddFailure {
             member: key.to_string(),
-            code: "group.key_package_unusable".into(),
+            code: arx_core::CoreCode::KeyPackageUnusable.into(),
             message: reason,
         })
         .collect()
@@ -92,7 +92,7 @@ pub async fn begin_external_signin(
     let request_id = hex::encode(rand::random::<[u8; 16]>());
     app.signins
         .lock()
-        .map_err(|_| CommandError::new("app.internal", "sign-in state unavailable"))?
+        .map_err(|_| CommandError::new(AppCode::Internal, "sign-in state unavailable"))?
         .insert(request_id.clone(), pending);
     Ok(ExternalSigninRequest {
         request_id,
@@ -109,7 +109,7 @@ pub async fn complete_external_signin(
     let pending = app
         .signins
         .lock()
-        .map_err(|_| CommandError::new("app.internal", "sign-in state unavailable"))?
+        .map_err(|_| CommandError::new(AppCode::Internal, "sign-in state unavailable"))?
         .remove(&request_id)
         .ok_or_else(|| CommandError::input("no such sign-in (start again)"))?;
     let signature: [u8; 65] = hex::decode(signature_hex.trim().trim_start_matches("0x"))
@@ -117,14 +117,17 @@ pub async fn complete_external_signin(
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| {
             CommandError::new(
-                "identity.signature_invalid",
+                arx_identity::IdentityCode::SignatureInvalid,
                 "the wallet's signature is not 65 bytes of hex",
             )
         })?;
     match pending.sign(signature).await {
         Ok(Ok(_)) => app.inner().registered(WalletKind::External).await,
         Ok(Err(err)) => Err(err.into()),
-        Err(_) => Err(CommandError::new("app.internal", "the sign-in task ended")),
+        Err(_) => Err(CommandError::new(
+            AppCode::Internal,
+            "the sign-in task ended",
+        )),
     }
 }
 
@@ -133,7 +136,7 @@ pub async fn list_conversations(app: AppState<'_>) -> CommandResult<Vec<Conversa
     let client = app.client().await?;
     let mut views = Vec::new();
     for c in client.conversations().await? {
-        if c.state == "left" || c.state == "removed" {
+        if c.state.is_out() {
             continue;
         }
         views.push(app.conversation_view(&client, c).await?);
@@ -145,18 +148,9 @@ pub async fn list_conversations(app: AppState<'_>) -> CommandResult<Vec<Conversa
 pub async fn open_dm(app: AppState<'_>, peer: String) -> CommandResult<ConversationView> {
     let client = app.client().await?;
     let inbox = app.resolve(&client, &peer).await?;
-    let mut attempt = 0;
-    let group = loop {
-        match client.dm(&inbox).await {
-            Err(arx_core::CoreError::DmConverging) if attempt < 20 => {
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-            }
-            other => break other?,
-        }
-    };
+    let group = client.dm(&inbox).await?;
     let view = app
-        .conversation_view(&client, client.conversation(&group).await?)
+        .conversation_view(&client, client.conversation(&group).summary().await?)
         .await?;
     app.emit(EngineEvent::Conversation {
         conversation: view.clone(),
@@ -180,7 +174,10 @@ pub async fn create_group(
         .create_group((!name.is_empty()).then_some(name), &inboxes)
         .await?;
     let conversation = app
-        .conversation_view(&client, client.conversation(&created.group_id).await?)
+        .conversation_view(
+            &client,
+            client.conversation(&created.group_id).summary().await?,
+        )
         .await?;
     app.emit(EngineEvent::Conversation {
         conversation: conversation.clone(),
@@ -203,7 +200,7 @@ pub async fn add_members(
     for member in &members {
         inboxes.push(app.resolve(&client, member).await?);
     }
-    let failed = client.add_members(&group, &inboxes).await?;
+    let failed = client.conversation(&group).add_members(&inboxes).await?;
     app.emit_conversation(&client, &group).await;
     Ok(AddMembersResult {
         failures: failures(failed),
@@ -222,7 +219,7 @@ pub async fn remove_members(
     for member in &members {
         inboxes.push(app.resolve(&client, member).await?);
     }
-    client.remove_members(&group, &inboxes).await?;
+    client.conversation(&group).remove_members(&inboxes).await?;
     app.emit_conversation(&client, &group).await;
     Ok(())
 }
@@ -231,7 +228,7 @@ pub async fn remove_members(
 pub async fn leave_group(app: AppState<'_>, conversation_id: String) -> CommandResult<()> {
     let client = app.client().await?;
     let group = group_id(&conversation_id)?;
-    client.leave_group(&group).await?;
+    client.conversation(&group).leave().await?;
     app.emit(EngineEvent::ConversationRemoved { conversation_id });
     Ok(())
 }
@@ -244,9 +241,10 @@ pub async fn group_members(
     let client = app.client().await?;
     let group = group_id(&conversation_id)?;
     let me = client.registration().await?.map(|r| r.inbox_id);
-    let settings = client.group_settings(&group).await?;
+    let settings = client.conversation(&group).settings().await?;
     let mut inboxes: Vec<_> = client
-        .members(&group)
+        .conversation(&group)
+        .members()
         .await?
         .into_iter()
         .map(|(i, _)| i)
@@ -276,7 +274,7 @@ pub async fn rename_group(
 ) -> CommandResult<()> {
     let client = app.client().await?;
     let group = group_id(&conversation_id)?;
-    client.rename_group(&group, &name).await?;
+    client.conversation(&group).rename(&name).await?;
     app.emit_conversation(&client, &group).await;
     Ok(())
 }
@@ -291,7 +289,10 @@ pub async fn list_messages(
     let client = app.client().await?;
     let group = group_id(&conversation_id)?;
     let before = before_id.as_deref().map(message_id).transpose()?;
-    let (page, has_more) = client.messages_page(&group, before, limit).await?;
+    let (page, has_more) = client
+        .conversation(&group)
+        .messages_page(before, limit)
+        .await?;
     let mut messages = Vec::with_capacity(page.len());
     for m in &page {
         messages.push(app.message_view(&client, m).await?);
@@ -308,23 +309,14 @@ pub async fn send_text(
 ) -> CommandResult<MessageView> {
     let client = app.client().await?;
     let group = group_id(&conversation_id)?;
-    let id = client.queue_text(&group, &text, markdown).await?;
-    let view = app
-        .message_view(&client, &client.message(id).await?)
-        .await?;
-    let app = app.inner().clone();
-    tokio::spawn(async move {
-        if let Err(err) = client.send_queued(&group).await {
-            tracing::info!(code = %err.code(), "message queued: {err}");
-        }
-        if let Ok(m) = client.message(id).await {
-            if let Ok(message) = app.message_view(&client, &m).await {
-                app.emit(EngineEvent::Message { message });
-            }
-        }
-        app.emit_conversation(&client, &group).await;
-    });
-    Ok(view)
+    // Stored, then published at once: a failure leaves the message `failed`, and the engine
+    // sends it again (retryable failures) on its next sync, as on reconnect.
+    let sent = client.conversation(&group).send(&text, markdown).await?;
+    if let Some(err) = &sent.failure {
+        tracing::info!(code = %err.code(), "message not sent yet: {err}");
+    }
+    app.emit_conversation(&client, &group).await;
+    app.message_view(&client, &sent.message).await
 }
 
 #[tauri::command]
@@ -344,7 +336,7 @@ pub async fn retry_message(app: AppState<'_>, message_id: String) -> CommandResu
 pub async fn mark_read(app: AppState<'_>, conversation_id: String) -> CommandResult<()> {
     let client = app.client().await?;
     let group = group_id(&conversation_id)?;
-    client.mark_read(&group).await?;
+    client.conversation(&group).mark_read().await?;
     app.emit_conversation(&client, &group).await;
     Ok(())
 }
@@ -357,7 +349,7 @@ pub async fn open_link(app: AppState<'_>, url: String) -> CommandResult<()> {
     app.handle
         .opener()
         .open_url(url, None::<&str>)
-        .map_err(|e| CommandError::new("app.open_link", e.to_string()))
+        .map_err(|e| CommandError::new(AppCode::OpenLink, e.to_string()))
 }
 
 /// The UI shows its first interactive screen: logs the time since the process started and,
@@ -368,7 +360,7 @@ pub async fn ui_ready(app: AppState<'_>) -> CommandResult<()> {
     tracing::info!(ms = elapsed.as_millis() as u64, "first screen ready");
     if let Some(path) = std::env::var_os("ARX_READY_FILE") {
         std::fs::write(path, format!("{}\n", elapsed.as_millis()))
-            .map_err(|e| CommandError::new("app.ready_file", e.to_string()))?;
+            .map_err(|e| CommandError::new(AppCode::ReadyFile, e.to_string()))?;
     }
     Ok(())
 }

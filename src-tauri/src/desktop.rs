@@ -254,7 +254,7 @@ mod tests {
         ] {
             assert_eq!(
                 checked_link(bad).unwrap_err().code,
-                "input.invalid",
+                arx_core::CoreCode::InvalidInput.into(),
                 "{bad}"
             );
         }

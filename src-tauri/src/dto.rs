@@ -120,7 +120,8 @@ pub struct MemberView {
 #[serde(rename_all = "camelCase")]
 pub struct AddFailure {
     pub member: String,
-    pub code: String,
+    #[ts(type = "Code")]
+    pub code: crate::error::CommandCode,
     pub message: String,
 }
 
@@ -198,6 +199,11 @@ pub fn typescript_bindings() -> String {
         "// Generated from the Rust types in src-tauri/src/dto.rs by `cargo test -p \
          arx-messenger bindings` (ARX_UPDATE_BINDINGS=1 rewrites it). Do not edit.\n\n",
     );
+    // Every code a command can fail with (see docs/CODES.md): a misspelt one fails the type check.
+    let codes: Vec<String> = crate::error::CommandCode::all()
+        .map(|(code, _)| format!("\"{code}\""))
+        .collect();
+    out.push_str(&format!("export type Code = {};\n\n", codes.join(" | ")));
     for decl in decls {
         out.push_str("export ");
         out.push_str(&decl);

@@ -68,7 +68,7 @@ fn file(profile_dir: &Path) -> std::path::PathBuf {
 }
 
 fn storage_error(err: impl std::fmt::Display) -> CommandError {
-    CommandError::new("app.key_store", err.to_string())
+    CommandError::new(crate::error::AppCode::KeyStore, err.to_string())
 }
 
 /// Keeps `secret` in the keychain if it takes it and gives it back, otherwise in the
@@ -107,7 +107,10 @@ pub fn load(
         KeyStore::Keychain => match keychain.get(&account(profile_dir)).map_err(storage_error)? {
             None => Ok(None),
             Some(bytes) => bytes.try_into().map(Some).map_err(|_| {
-                CommandError::new("app.key_store", "the keychain's wallet key is not 32 bytes")
+                CommandError::new(
+                    crate::error::AppCode::KeyStore,
+                    "the keychain's wallet key is not 32 bytes",
+                )
             }),
         },
         KeyStore::File => secret_file::load(&file(profile_dir)).map_err(storage_error),
@@ -208,7 +211,7 @@ mod tests {
             load(&keychain, dir.path(), KeyStore::Keychain)
                 .unwrap_err()
                 .code,
-            "app.key_store"
+            crate::error::AppCode::KeyStore.into()
         );
     }
 }

@@ -320,7 +320,8 @@ async fn membership(node: &TestNode, big: usize) -> [f64; 6] {
     assert!(group.failed.is_empty());
     let started = Instant::now();
     let failed = alice
-        .add_members(&group.group_id, &[joiner_inbox])
+        .conversation(&group.group_id)
+        .add_members(&[joiner_inbox])
         .await
         .unwrap();
     let engine_add = started.elapsed().as_secs_f64();
@@ -411,14 +412,14 @@ async fn main() {
         Instant::now()
     });
     for _ in 0..round {
-        alice.send_text(&group, &text).await.unwrap();
+        alice.conversation(&group).send_text(&text).await.unwrap();
     }
     let finished = receiving.await.unwrap();
     stream.abort();
     let engine_round_rate = round as f64 / (finished - started).as_secs_f64();
 
     for _ in 0..n {
-        alice.send_text(&group, &text).await.unwrap();
+        alice.conversation(&group).send_text(&text).await.unwrap();
     }
     let started = Instant::now();
     let got = bob.sync().await.unwrap();

@@ -324,27 +324,18 @@ pub fn code_of(status: &tonic::Status) -> String {
         .unwrap_or_else(|| format!("<no code: {status}>"))
 }
 
-/// A registered engine with its own data dir (and the wallet it registered with).
-pub struct Someone {
-    pub client: arx_core::Client,
-    pub inbox: InboxId,
-    pub wallet: LocalWallet,
-    pub dir: tempfile::TempDir,
+/// A registered engine with its own data dir (and the wallet it registered with): the engine
+/// harness's person (`arx_core::testing`), here on a real node over gRPC.
+pub type Someone = arx_core::testing::TestClient;
+
+/// The engine harness (`tcm.alice()`, `group_with`, `send_recv`) on `node`, over gRPC.
+pub fn tcm(node: &TestNode) -> arx_core::testing::Tcm {
+    arx_core::testing::Tcm::grpc(&node.node.url()).unwrap()
 }
 
 /// A new person: a fresh wallet, registered from a fresh data dir against `node`.
 pub async fn someone(node: &TestNode) -> Someone {
-    let dir = tempfile::tempdir().unwrap();
-    let client = open_engine(node, dir.path()).await;
-    let wallet = LocalWallet::generate();
-    let signer = arx_core::LocalWalletSigner(LocalWallet::from_bytes(&wallet.to_bytes()).unwrap());
-    let inbox = client.register(&signer).await.unwrap().inbox_id;
-    Someone {
-        client,
-        inbox,
-        wallet,
-        dir,
-    }
+    tcm(node).person("someone").await
 }
 
 /// Opens the engine of data dir `dir` against `node`.

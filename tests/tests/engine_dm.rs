@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner};
+use arx_core::{Client, CoreCode, CoreError, ErrorCode, GrpcTransport, LocalWalletSigner};
 use arx_e2e::TestNode;
 use arx_identity::{InboxId, LocalWallet};
 
@@ -27,7 +27,7 @@ async fn someone(node: &TestNode) -> (Client, InboxId, tempfile::TempDir) {
 async fn dm(client: &Client, peer: &InboxId) -> Result<Vec<u8>, CoreError> {
     for _ in 0..50 {
         match client.dm(peer).await {
-            Err(err) if err.code() == "dm.converging" => {
+            Err(err) if err.code() == ErrorCode::Core(CoreCode::DmConverging) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             other => return other,
@@ -48,7 +48,7 @@ async fn a_dm_works_both_ways_and_is_the_same_conversation_from_either_side() {
 
     let id = dm(&alice, &bob_inbox).await.unwrap();
     assert_eq!(dm(&alice, &bob_inbox).await.unwrap(), id, "one DM per pair");
-    alice.send_text(&id, "hi bob").await.unwrap();
+    alice.conversation(&id).send_text("hi bob").await.unwrap();
     assert_eq!(
         dm(&bob, &alice_inbox).await.unwrap(),
         id,
@@ -57,12 +57,12 @@ async fn a_dm_works_both_ways_and_is_the_same_conversation_from_either_side() {
     let listed = bob.conversations().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].dm_peer, Some(alice_inbox));
-    bob.send_text(&id, "hi alice").await.unwrap();
+    bob.conversation(&id).send_text("hi alice").await.unwrap();
     alice.sync().await.unwrap();
     bob.sync().await.unwrap();
     for client in [&alice, &bob] {
         assert_eq!(
-            texts(&client.messages(&id).await.unwrap()),
+            texts(&client.conversation(&id).messages().await.unwrap()),
             vec!["hi bob", "hi alice"]
         );
     }
@@ -77,8 +77,12 @@ async fn simultaneous_dm_creation_converges_on_one_conversation_with_all_message
     let (a, b) = tokio::join!(dm(&alice, &bob_inbox), dm(&bob, &alice_inbox));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a, b);
-    alice.send_text(&a, "from alice").await.unwrap();
-    bob.send_text(&b, "from bob").await.unwrap();
+    alice
+        .conversation(&a)
+        .send_text("from alice")
+        .await
+        .unwrap();
+    bob.conversation(&b).send_text("from bob").await.unwrap();
     for client in [&alice, &bob] {
         client.sync().await.unwrap();
         assert_eq!(
@@ -86,11 +90,14 @@ async fn simultaneous_dm_creation_converges_on_one_conversation_with_all_message
             1,
             "one visible conversation"
         );
-        let mut got = texts(&client.messages(&a).await.unwrap());
+        let mut got = texts(&client.conversation(&a).messages().await.unwrap());
         got.sort();
         assert_eq!(got, vec!["from alice", "from bob"]);
     }
-    assert_eq!(alice.epoch(&a).await.unwrap(), bob.epoch(&a).await.unwrap());
+    assert_eq!(
+        alice.conversation(&a).epoch().await.unwrap(),
+        bob.conversation(&a).epoch().await.unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,15 +107,23 @@ async fn a_dms_membership_cannot_change() {
     let (_bob, bob_inbox, _b) = someone(&node).await;
     let (_carol, carol_inbox, _c) = someone(&node).await;
     let id = dm(&alice, &bob_inbox).await.unwrap();
-    let err = alice.add_members(&id, &[carol_inbox]).await.unwrap_err();
-    assert_eq!(err.code(), "input.invalid");
-    let err = alice.remove_members(&id, &[bob_inbox]).await.unwrap_err();
-    assert_eq!(err.code(), "input.invalid");
+    let err = alice
+        .conversation(&id)
+        .add_members(&[carol_inbox])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Core(CoreCode::InvalidInput));
+    let err = alice
+        .conversation(&id)
+        .remove_members(&[bob_inbox])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Core(CoreCode::InvalidInput));
     let err = alice
         .dm(&alice.registration().await.unwrap().unwrap().inbox_id)
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "input.invalid");
+    assert_eq!(err.code(), ErrorCode::Core(CoreCode::InvalidInput));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,18 +146,23 @@ async fn a_burst_of_queued_messages_leaves_in_order_under_the_nodes_rate_limit()
     for i in 0..n {
         queued.push(
             alice
-                .queue_text(&id, &format!("m{i}"), false)
+                .conversation(&id)
+                .queue_text(&format!("m{i}"), false)
                 .await
                 .unwrap(),
         );
     }
-    alice.send_queued(&id).await.unwrap();
+    alice.conversation(&id).send_queued().await.unwrap();
     for message_id in queued {
         let m = alice.message(message_id).await.unwrap();
         assert_eq!(m.delivery, arx_core::Delivery::Sent, "{}", m.text);
     }
     bob.sync().await.unwrap();
-    let (page, _) = bob.messages_page(&id, None, 1_000).await.unwrap();
+    let (page, _) = bob
+        .conversation(&id)
+        .messages_page(None, 1_000)
+        .await
+        .unwrap();
     let expected: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
     assert_eq!(texts(&page), expected, "every message once, in order");
 }
@@ -162,23 +182,23 @@ async fn two_engines_on_one_data_directory_take_turns_without_reusing_keys() {
     .await
     .unwrap();
 
-    alice.send_text(&id, "one").await.unwrap();
-    again.send_text(&id, "two").await.unwrap();
-    alice.send_text(&id, "three").await.unwrap();
-    alice.send_text(&id, "four").await.unwrap();
-    again.send_text(&id, "five").await.unwrap();
+    alice.conversation(&id).send_text("one").await.unwrap();
+    again.conversation(&id).send_text("two").await.unwrap();
+    alice.conversation(&id).send_text("three").await.unwrap();
+    alice.conversation(&id).send_text("four").await.unwrap();
+    again.conversation(&id).send_text("five").await.unwrap();
     bob.sync().await.unwrap();
-    bob.send_text(&id, "six").await.unwrap();
+    bob.conversation(&id).send_text("six").await.unwrap();
     again.sync().await.unwrap();
-    alice.send_text(&id, "seven").await.unwrap();
+    alice.conversation(&id).send_text("seven").await.unwrap();
 
     bob.sync().await.unwrap();
-    let got = bob.messages(&id).await.unwrap();
+    let got = bob.conversation(&id).messages().await.unwrap();
     assert_eq!(
         texts(&got),
         ["one", "two", "three", "four", "five", "six", "seven"],
         "bob decrypts every message, in order"
     );
     alice.sync().await.unwrap();
-    assert_eq!(alice.messages(&id).await.unwrap().len(), 7);
+    assert_eq!(alice.conversation(&id).messages().await.unwrap().len(), 7);
 }

@@ -1,8 +1,8 @@
 //! Group conversations between real engines through a real node.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use arx_core::{Delivery, Role};
-use arx_e2e::{open_engine as open, someone, Someone, TestNode};
+use arx_core::{CoreCode, Delivery, ErrorCode, Role};
+use arx_e2e::{open_engine as open, tcm, Someone, TestNode};
 use arx_identity::InboxId;
 
 fn texts(messages: &[arx_core::StoredMessage]) -> Vec<&str> {
@@ -12,10 +12,11 @@ fn texts(messages: &[arx_core::StoredMessage]) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_of_three_exchanges_messages_in_order() {
     let node = TestNode::start().await;
+    let tcm = tcm(&node);
     let (alice, bob, carol) = (
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
+        tcm.person("alice").await,
+        tcm.person("bob").await,
+        tcm.person("carol").await,
     );
 
     let created = alice
@@ -35,7 +36,8 @@ async fn a_group_of_three_exchanges_messages_in_order() {
     }
     let mut members: Vec<InboxId> = bob
         .client
-        .members(&group)
+        .conversation(&group)
+        .members()
         .await
         .unwrap()
         .into_iter()
@@ -46,23 +48,37 @@ async fn a_group_of_three_exchanges_messages_in_order() {
     expected.sort();
     assert_eq!(members, expected);
 
-    alice.client.send_text(&group, "hello both").await.unwrap();
+    alice
+        .client
+        .conversation(&group)
+        .send_text("hello both")
+        .await
+        .unwrap();
     bob.client.sync().await.unwrap();
-    bob.client.send_text(&group, "hi alice").await.unwrap();
+    bob.client
+        .conversation(&group)
+        .send_text("hi alice")
+        .await
+        .unwrap();
     carol.client.sync().await.unwrap();
-    carol.client.send_text(&group, "hey").await.unwrap();
+    carol
+        .client
+        .conversation(&group)
+        .send_text("hey")
+        .await
+        .unwrap();
     for person in [&alice, &bob, &carol] {
         person.client.sync().await.unwrap();
     }
 
-    let at_alice = alice.client.messages(&group).await.unwrap();
+    let at_alice = alice.client.conversation(&group).messages().await.unwrap();
     assert_eq!(texts(&at_alice), vec!["hello both", "hi alice", "hey"]);
     assert!(at_alice.iter().all(|m| m.delivery == Delivery::Sent));
     assert_eq!(at_alice[1].sender_inbox, bob.inbox);
     assert_eq!(at_alice[2].sender_inbox, carol.inbox);
     for person in [&bob, &carol] {
         assert_eq!(
-            texts(&person.client.messages(&group).await.unwrap()),
+            texts(&person.client.conversation(&group).messages().await.unwrap()),
             vec!["hello both", "hi alice", "hey"]
         );
     }
@@ -71,7 +87,8 @@ async fn a_group_of_three_exchanges_messages_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_client_resumes_from_its_cursors_with_nothing_lost_or_repeated() {
     let node = TestNode::start().await;
-    let (alice, bob) = (someone(&node).await, someone(&node).await);
+    let tcm = tcm(&node);
+    let (alice, bob) = (tcm.person("alice").await, tcm.person("bob").await);
     let group = alice
         .client
         .create_group(None, &[bob.inbox])
@@ -82,7 +99,8 @@ async fn a_restarted_client_resumes_from_its_cursors_with_nothing_lost_or_repeat
     for i in 0..5 {
         alice
             .client
-            .send_text(&group, &format!("before {i}"))
+            .conversation(&group)
+            .send_text(&format!("before {i}"))
             .await
             .unwrap();
     }
@@ -93,7 +111,8 @@ async fn a_restarted_client_resumes_from_its_cursors_with_nothing_lost_or_repeat
     for i in 0..5 {
         alice
             .client
-            .send_text(&group, &format!("after {i}"))
+            .conversation(&group)
+            .send_text(&format!("after {i}"))
             .await
             .unwrap();
     }
@@ -102,7 +121,7 @@ async fn a_restarted_client_resumes_from_its_cursors_with_nothing_lost_or_repeat
     assert_eq!(summary.messages, 5, "only what arrived while it was away");
     let again = bob.sync().await.unwrap();
     assert_eq!(again.messages, 0);
-    let got = bob.messages(&group).await.unwrap();
+    let got = bob.conversation(&group).messages().await.unwrap();
     let expected: Vec<String> = (0..5)
         .map(|i| format!("before {i}"))
         .chain((0..5).map(|i| format!("after {i}")))
@@ -119,13 +138,14 @@ async fn an_unregistered_client_is_told_to_register_first() {
     let dir = tempfile::tempdir().unwrap();
     let client = open(&node, dir.path()).await;
     let err = client.create_group(None, &[]).await.unwrap_err();
-    assert_eq!(err.code(), "core.not_registered");
+    assert_eq!(err.code(), ErrorCode::Core(CoreCode::NotRegistered));
 }
 
 async fn member_inboxes(person: &Someone, group: &[u8]) -> Vec<InboxId> {
     let mut inboxes: Vec<InboxId> = person
         .client
-        .members(group)
+        .conversation(group)
+        .members()
         .await
         .unwrap()
         .into_iter()
@@ -139,39 +159,34 @@ async fn member_inboxes(person: &Someone, group: &[u8]) -> Vec<InboxId> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removed_member_receives_the_ciphertext_but_cannot_decrypt_anything_after_removal() {
     let node = TestNode::start().await;
+    let tcm = tcm(&node);
     let (alice, bob, carol, dave) = (
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
+        tcm.person("alice").await,
+        tcm.person("bob").await,
+        tcm.person("carol").await,
+        tcm.person("dave").await,
     );
-    let group = alice
-        .client
-        .create_group(None, &[bob.inbox, carol.inbox])
-        .await
-        .unwrap()
-        .group_id;
-    for p in [&bob, &carol] {
-        p.client.sync().await.unwrap();
-    }
+    let group = alice.group_with(&[&bob, &carol]).await;
 
     // A fourth joins.
     let failed = alice
         .client
-        .add_members(&group, &[dave.inbox])
+        .conversation(&group)
+        .add_members(&[dave.inbox])
         .await
         .unwrap();
     assert!(failed.is_empty());
     assert_eq!(dave.client.sync().await.unwrap().groups_joined, 1);
     alice
         .client
-        .send_text(&group, "welcome dave")
+        .conversation(&group)
+        .send_text("welcome dave")
         .await
         .unwrap();
     for p in [&bob, &carol, &dave] {
         p.client.sync().await.unwrap();
         assert_eq!(
-            texts(&p.client.messages(&group).await.unwrap()).last(),
+            texts(&p.client.conversation(&group).messages().await.unwrap()).last(),
             Some(&"welcome dave")
         );
     }
@@ -179,7 +194,8 @@ async fn removed_member_receives_the_ciphertext_but_cannot_decrypt_anything_afte
     // The second leaves by removal.
     alice
         .client
-        .remove_members(&group, &[bob.inbox])
+        .conversation(&group)
+        .remove_members(&[bob.inbox])
         .await
         .unwrap();
     bob.client.sync().await.unwrap();
@@ -194,7 +210,8 @@ async fn removed_member_receives_the_ciphertext_but_cannot_decrypt_anything_afte
     for i in 0..3 {
         alice
             .client
-            .send_text(&group, &format!("secret {i}"))
+            .conversation(&group)
+            .send_text(&format!("secret {i}"))
             .await
             .unwrap();
     }
@@ -216,12 +233,14 @@ async fn removed_member_receives_the_ciphertext_but_cannot_decrypt_anything_afte
         summary.skipped, 3,
         "bob received all three ciphertexts and failed on each"
     );
-    assert!(!texts(&bob.client.messages(&group).await.unwrap())
-        .iter()
-        .any(|t| t.starts_with("secret")));
+    assert!(
+        !texts(&bob.client.conversation(&group).messages().await.unwrap())
+            .iter()
+            .any(|t| t.starts_with("secret"))
+    );
     for p in [&carol, &dave] {
         p.client.sync().await.unwrap();
-        let got = texts(&p.client.messages(&group).await.unwrap())
+        let got = texts(&p.client.conversation(&group).messages().await.unwrap())
             .into_iter()
             .filter(|t| t.starts_with("secret"))
             .count();
@@ -232,12 +251,13 @@ async fn removed_member_receives_the_ciphertext_but_cannot_decrypt_anything_afte
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_members_committing_at_once_never_fork_the_group() {
     let node = TestNode::start().await;
+    let tcm = tcm(&node);
     let (alice, bob, carol, dave, erin) = (
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
+        tcm.person("alice").await,
+        tcm.person("bob").await,
+        tcm.person("carol").await,
+        tcm.person("dave").await,
+        tcm.person("erin").await,
     );
     let group = alice
         .client
@@ -248,7 +268,8 @@ async fn two_members_committing_at_once_never_fork_the_group() {
     // Two admins: alice (the creator, super admin) makes carol an admin.
     alice
         .client
-        .set_role(&group, &carol.inbox, Role::Admin)
+        .conversation(&group)
+        .set_role(&carol.inbox, Role::Admin)
         .await
         .unwrap();
     for p in [&bob, &carol] {
@@ -256,9 +277,13 @@ async fn two_members_committing_at_once_never_fork_the_group() {
     }
     // Alice adds dave while carol adds erin, from the same epoch.
     let (to_dave, to_erin) = ([dave.inbox], [erin.inbox]);
+    let (at_alice, at_carol) = (
+        alice.client.conversation(&group),
+        carol.client.conversation(&group),
+    );
     let (a, c) = tokio::join!(
-        alice.client.add_members(&group, &to_dave),
-        carol.client.add_members(&group, &to_erin),
+        at_alice.add_members(&to_dave),
+        at_carol.add_members(&to_erin),
     );
     // The loser's intent is rebuilt on the winner's epoch by itself: both adds land.
     a.unwrap();
@@ -266,12 +291,12 @@ async fn two_members_committing_at_once_never_fork_the_group() {
     for p in [&alice, &bob, &carol, &dave, &erin] {
         p.client.sync().await.unwrap();
     }
-    let epoch = alice.client.epoch(&group).await.unwrap();
+    let epoch = alice.client.conversation(&group).epoch().await.unwrap();
     let members = member_inboxes(&alice, &group).await;
     assert_eq!(members.len(), 5);
     for p in [&bob, &carol, &dave, &erin] {
         assert_eq!(
-            p.client.epoch(&group).await.unwrap(),
+            p.client.conversation(&group).epoch().await.unwrap(),
             epoch,
             "same epoch everywhere"
         );
@@ -281,11 +306,16 @@ async fn two_members_committing_at_once_never_fork_the_group() {
             "same membership everywhere"
         );
     }
-    alice.client.send_text(&group, "all here?").await.unwrap();
+    alice
+        .client
+        .conversation(&group)
+        .send_text("all here?")
+        .await
+        .unwrap();
     for p in [&bob, &carol, &dave, &erin] {
         p.client.sync().await.unwrap();
         assert_eq!(
-            texts(&p.client.messages(&group).await.unwrap()).last(),
+            texts(&p.client.conversation(&group).messages().await.unwrap()).last(),
             Some(&"all here?")
         );
     }
@@ -296,11 +326,12 @@ async fn a_commit_by_an_installation_no_longer_associated_is_rejected_by_every_m
     use arx_identity::{MemberId, Signature, UnsignedAction, UnsignedIdentityUpdate};
 
     let node = TestNode::start().await;
+    let tcm = tcm(&node);
     let (alice, bob, carol, dave) = (
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
+        tcm.person("alice").await,
+        tcm.person("bob").await,
+        tcm.person("carol").await,
+        tcm.person("dave").await,
     );
     let group = alice
         .client
@@ -310,13 +341,14 @@ async fn a_commit_by_an_installation_no_longer_associated_is_rejected_by_every_m
         .group_id;
     alice
         .client
-        .set_role(&group, &bob.inbox, Role::Admin)
+        .conversation(&group)
+        .set_role(&bob.inbox, Role::Admin)
         .await
         .unwrap();
     for p in [&bob, &dave] {
         p.client.sync().await.unwrap();
     }
-    let epoch = alice.client.epoch(&group).await.unwrap();
+    let epoch = alice.client.conversation(&group).epoch().await.unwrap();
 
     // Bob's wallet revokes his installation; his engine still holds the group's keys.
     let revoke = UnsignedIdentityUpdate {
@@ -343,7 +375,8 @@ async fn a_commit_by_an_installation_no_longer_associated_is_rejected_by_every_m
 
     // The revoked installation commits anyway (adding carol).
     bob.client
-        .add_members(&group, &[carol.inbox])
+        .conversation(&group)
+        .add_members(&[carol.inbox])
         .await
         .unwrap();
 
@@ -352,7 +385,7 @@ async fn a_commit_by_an_installation_no_longer_associated_is_rejected_by_every_m
         assert_eq!(summary.commits, 0, "the commit is refused");
         assert_eq!(summary.skipped, 1);
         assert_eq!(
-            p.client.epoch(&group).await.unwrap(),
+            p.client.conversation(&group).epoch().await.unwrap(),
             epoch,
             "nobody moved to the rogue epoch"
         );
@@ -364,10 +397,15 @@ async fn a_commit_by_an_installation_no_longer_associated_is_rejected_by_every_m
     );
 
     // The group stays usable for everyone else.
-    alice.client.send_text(&group, "still here").await.unwrap();
+    alice
+        .client
+        .conversation(&group)
+        .send_text("still here")
+        .await
+        .unwrap();
     dave.client.sync().await.unwrap();
     assert_eq!(
-        texts(&dave.client.messages(&group).await.unwrap()).last(),
+        texts(&dave.client.conversation(&group).messages().await.unwrap()).last(),
         Some(&"still here")
     );
 }
@@ -377,12 +415,11 @@ async fn four_senders_interleaving_250_messages_each_are_seen_once_in_each_sende
     use rand::seq::SliceRandom;
 
     let node = TestNode::start().await;
-    let people = vec![
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
-    ];
+    let tcm = tcm(&node);
+    let mut people = Vec::new();
+    for name in ["alice", "bob", "carol", "dave"] {
+        people.push(tcm.person(name).await);
+    }
     let others: Vec<InboxId> = people[1..].iter().map(|p| p.inbox).collect();
     let group = people[0]
         .client
@@ -400,7 +437,8 @@ async fn four_senders_interleaving_250_messages_each_are_seen_once_in_each_sende
     for sender in order {
         people[sender]
             .client
-            .send_text(&group, &format!("{sender}:{}", next[sender]))
+            .conversation(&group)
+            .send_text(&format!("{sender}:{}", next[sender]))
             .await
             .unwrap();
         next[sender] += 1;
@@ -414,7 +452,7 @@ async fn four_senders_interleaving_250_messages_each_are_seen_once_in_each_sende
     }
     for p in &people {
         p.client.sync().await.unwrap();
-        let messages = p.client.messages(&group).await.unwrap();
+        let messages = p.client.conversation(&group).messages().await.unwrap();
         assert_eq!(messages.len(), 1000, "every message exactly once");
         let mut seen = [0usize; 4];
         for m in &messages {
@@ -429,9 +467,10 @@ async fn four_senders_interleaving_250_messages_each_are_seen_once_in_each_sende
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_sent_while_two_members_commit_are_each_delivered_once() {
     let node = TestNode::start().await;
+    let tcm = tcm(&node);
     let mut people = Vec::new();
-    for _ in 0..7 {
-        people.push(someone(&node).await);
+    for i in 0..7 {
+        people.push(tcm.person(&format!("person {i}")).await);
     }
     let (founders, newcomers) = people.split_at(5);
     let others: Vec<InboxId> = founders[1..].iter().map(|p| p.inbox).collect();
@@ -443,7 +482,8 @@ async fn messages_sent_while_two_members_commit_are_each_delivered_once() {
         .group_id;
     founders[0]
         .client
-        .set_role(&group, &founders[2].inbox, Role::Admin)
+        .conversation(&group)
+        .set_role(&founders[2].inbox, Role::Admin)
         .await
         .unwrap();
     for p in &founders[1..] {
@@ -452,14 +492,18 @@ async fn messages_sent_while_two_members_commit_are_each_delivered_once() {
 
     // Two admins add someone from the same epoch while all five send.
     let (to_first, to_second) = ([newcomers[0].inbox], [newcomers[1].inbox]);
+    let at: Vec<_> = founders
+        .iter()
+        .map(|f| f.client.conversation(&group))
+        .collect();
     let (a, b, s0, s1, s2, s3, s4) = tokio::join!(
-        founders[0].client.add_members(&group, &to_first),
-        founders[2].client.add_members(&group, &to_second),
-        founders[0].client.send_text(&group, "during 0"),
-        founders[1].client.send_text(&group, "during 1"),
-        founders[2].client.send_text(&group, "during 2"),
-        founders[3].client.send_text(&group, "during 3"),
-        founders[4].client.send_text(&group, "during 4"),
+        at[0].add_members(&to_first),
+        at[2].add_members(&to_second),
+        at[0].send_text("during 0"),
+        at[1].send_text("during 1"),
+        at[2].send_text("during 2"),
+        at[3].send_text("during 3"),
+        at[4].send_text("during 4"),
     );
     for sent in [s0, s1, s2, s3, s4] {
         sent.unwrap();
@@ -473,13 +517,23 @@ async fn messages_sent_while_two_members_commit_are_each_delivered_once() {
             p.client.sync().await.unwrap();
         }
     }
-    let epoch = founders[0].client.epoch(&group).await.unwrap();
+    let epoch = founders[0]
+        .client
+        .conversation(&group)
+        .epoch()
+        .await
+        .unwrap();
     for p in founders {
-        assert_eq!(p.client.epoch(&group).await.unwrap(), epoch, "no fork");
+        assert_eq!(
+            p.client.conversation(&group).epoch().await.unwrap(),
+            epoch,
+            "no fork"
+        );
         assert_eq!(member_inboxes(p, &group).await.len(), 7);
         let mut during: Vec<String> = p
             .client
-            .messages(&group)
+            .conversation(&group)
+            .messages()
             .await
             .unwrap()
             .into_iter()

@@ -3,8 +3,8 @@
 //! committer was not allowed to make, and members leave by asking the others to remove them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use arx_core::{mls::MlsProvider, Role};
-use arx_e2e::{someone, Someone, TestNode};
+use arx_core::{mls::MlsProvider, ConversationState, CoreCode, ErrorCode, Role};
+use arx_e2e::{tcm, Someone, TestNode};
 use arx_identity::InstallationSigner;
 use arx_proto::{client_envelope::Payload, ClientEnvelope, FetchKeyPackagesRequest};
 use openmls::prelude::{
@@ -25,7 +25,7 @@ async fn name_of(p: &Someone, group: &[u8]) -> Option<String> {
         .name
 }
 
-async fn state_of(p: &Someone, group: &[u8]) -> String {
+async fn state_of(p: &Someone, group: &[u8]) -> ConversationState {
     p.client
         .conversations()
         .await
@@ -39,7 +39,8 @@ async fn state_of(p: &Someone, group: &[u8]) -> String {
 async fn member_count(p: &Someone, group: &[u8]) -> usize {
     let mut inboxes: Vec<_> = p
         .client
-        .members(group)
+        .conversation(group)
+        .members()
         .await
         .unwrap()
         .into_iter()
@@ -52,11 +53,12 @@ async fn member_count(p: &Someone, group: &[u8]) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_admins_change_members_and_only_super_admins_choose_admins() {
     let node = TestNode::start().await;
+    let tcm = tcm(&node);
     let (alice, bob, carol, dave) = (
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
+        tcm.person("alice").await,
+        tcm.person("bob").await,
+        tcm.person("carol").await,
+        tcm.person("dave").await,
     );
     let group = alice
         .client
@@ -67,60 +69,74 @@ async fn only_admins_change_members_and_only_super_admins_choose_admins() {
     for p in [&bob, &carol] {
         p.client.sync().await.unwrap();
         assert_eq!(name_of(p, &group).await.as_deref(), Some("Plans"));
-        let settings = p.client.group_settings(&group).await.unwrap();
+        let settings = p.client.conversation(&group).settings().await.unwrap();
         assert_eq!(settings.role(&alice.inbox), Role::SuperAdmin);
         assert_eq!(settings.role(&bob.inbox), Role::Member);
     }
 
     // Bob is a member: he may not change the group.
     let refused = [
-        bob.client.add_members(&group, &[dave.inbox]).await.err(),
         bob.client
-            .remove_members(&group, &[carol.inbox])
+            .conversation(&group)
+            .add_members(&[dave.inbox])
             .await
             .err(),
-        bob.client.rename_group(&group, "Mine").await.err(),
         bob.client
-            .set_role(&group, &bob.inbox, Role::Admin)
+            .conversation(&group)
+            .remove_members(&[carol.inbox])
+            .await
+            .err(),
+        bob.client.conversation(&group).rename("Mine").await.err(),
+        bob.client
+            .conversation(&group)
+            .set_role(&bob.inbox, Role::Admin)
             .await
             .err(),
     ];
     for err in refused {
-        assert_eq!(err.unwrap().code(), "group.not_permitted");
+        assert_eq!(err.unwrap().code(), ErrorCode::Core(CoreCode::NotPermitted));
     }
 
     // Alice makes Bob an admin: now he adds and renames, but cannot choose admins or remove
     // the super admin.
     alice
         .client
-        .set_role(&group, &bob.inbox, Role::Admin)
+        .conversation(&group)
+        .set_role(&bob.inbox, Role::Admin)
         .await
         .unwrap();
     bob.client.sync().await.unwrap();
     assert!(bob
         .client
-        .add_members(&group, &[dave.inbox])
+        .conversation(&group)
+        .add_members(&[dave.inbox])
         .await
         .unwrap()
         .is_empty());
-    bob.client.rename_group(&group, "Plans 2").await.unwrap();
+    bob.client
+        .conversation(&group)
+        .rename("Plans 2")
+        .await
+        .unwrap();
     for err in [
         bob.client
-            .set_role(&group, &carol.inbox, Role::Admin)
+            .conversation(&group)
+            .set_role(&carol.inbox, Role::Admin)
             .await
             .err(),
         bob.client
-            .remove_members(&group, &[alice.inbox])
+            .conversation(&group)
+            .remove_members(&[alice.inbox])
             .await
             .err(),
     ] {
-        assert_eq!(err.unwrap().code(), "group.not_permitted");
+        assert_eq!(err.unwrap().code(), ErrorCode::Core(CoreCode::NotPermitted));
     }
     for p in [&alice, &carol, &dave] {
         p.client.sync().await.unwrap();
         assert_eq!(name_of(p, &group).await.as_deref(), Some("Plans 2"));
         assert_eq!(member_count(p, &group).await, 4);
-        let settings = p.client.group_settings(&group).await.unwrap();
+        let settings = p.client.conversation(&group).settings().await.unwrap();
         assert_eq!(settings.role(&bob.inbox), Role::Admin);
     }
 }
@@ -128,22 +144,15 @@ async fn only_admins_change_members_and_only_super_admins_choose_admins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_by_a_member_who_is_not_an_admin_is_rejected_by_every_member() {
     let node = TestNode::start().await;
+    let tcm = tcm(&node);
     let (alice, bob, carol, dave) = (
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
+        tcm.person("alice").await,
+        tcm.person("bob").await,
+        tcm.person("carol").await,
+        tcm.person("dave").await,
     );
-    let group = alice
-        .client
-        .create_group(None, &[bob.inbox, carol.inbox])
-        .await
-        .unwrap()
-        .group_id;
-    for p in [&bob, &carol] {
-        p.client.sync().await.unwrap();
-    }
-    let epoch = alice.client.epoch(&group).await.unwrap();
+    let group = alice.group_with(&[&bob, &carol]).await;
+    let epoch = alice.client.conversation(&group).epoch().await.unwrap();
 
     // Carol, a member, bypasses her engine's own check: she builds an add commit for Dave
     // straight from her MLS state and publishes it. Every leaf in it is properly associated,
@@ -203,15 +212,21 @@ async fn a_commit_by_a_member_who_is_not_an_admin_is_rejected_by_every_member() 
     for p in [&alice, &bob] {
         let summary = p.client.sync().await.unwrap();
         assert_eq!(summary.commits, 0, "the commit is refused");
-        assert_eq!(p.client.epoch(&group).await.unwrap(), epoch);
+        assert_eq!(p.client.conversation(&group).epoch().await.unwrap(), epoch);
         assert_eq!(member_count(p, &group).await, 3);
     }
     // The group goes on.
-    alice.client.send_text(&group, "still here").await.unwrap();
+    alice
+        .client
+        .conversation(&group)
+        .send_text("still here")
+        .await
+        .unwrap();
     bob.client.sync().await.unwrap();
     assert_eq!(
         bob.client
-            .messages(&group)
+            .conversation(&group)
+            .messages()
             .await
             .unwrap()
             .last()
@@ -224,31 +239,25 @@ async fn a_commit_by_a_member_who_is_not_an_admin_is_rejected_by_every_member() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_who_leaves_is_removed_by_the_admin_and_reads_nothing_after() {
     let node = TestNode::start().await;
+    let tcm = tcm(&node);
     let (alice, bob, carol) = (
-        someone(&node).await,
-        someone(&node).await,
-        someone(&node).await,
+        tcm.person("alice").await,
+        tcm.person("bob").await,
+        tcm.person("carol").await,
     );
-    let group = alice
-        .client
-        .create_group(Some("Trip"), &[bob.inbox, carol.inbox])
-        .await
-        .unwrap()
-        .group_id;
-    for p in [&bob, &carol] {
-        p.client.sync().await.unwrap();
-    }
+    let group = alice.group_named(Some("Trip"), &[&bob, &carol]).await;
 
-    carol.client.leave_group(&group).await.unwrap();
-    assert_eq!(state_of(&carol, &group).await, "leaving");
+    carol.client.conversation(&group).leave().await.unwrap();
+    assert_eq!(state_of(&carol, &group).await, ConversationState::Leaving);
     assert_eq!(
         carol
             .client
-            .send_text(&group, "can I still?")
+            .conversation(&group)
+            .send_text("can I still?")
             .await
             .unwrap_err()
             .code(),
-        "group.not_a_member"
+        ErrorCode::Core(CoreCode::NotAMember)
     );
 
     // Alice, the admin, commits Carol's request when she next syncs.
@@ -257,17 +266,19 @@ async fn a_member_who_leaves_is_removed_by_the_admin_and_reads_nothing_after() {
     bob.client.sync().await.unwrap();
     assert_eq!(member_count(&bob, &group).await, 2);
     carol.client.sync().await.unwrap();
-    assert_eq!(state_of(&carol, &group).await, "left");
+    assert_eq!(state_of(&carol, &group).await, ConversationState::Left);
 
     alice
         .client
-        .send_text(&group, "after carol left")
+        .conversation(&group)
+        .send_text("after carol left")
         .await
         .unwrap();
     bob.client.sync().await.unwrap();
     assert_eq!(
         bob.client
-            .messages(&group)
+            .conversation(&group)
+            .messages()
             .await
             .unwrap()
             .last()
@@ -279,7 +290,8 @@ async fn a_member_who_leaves_is_removed_by_the_admin_and_reads_nothing_after() {
     assert_eq!(summary.messages, 0);
     assert!(!carol
         .client
-        .messages(&group)
+        .conversation(&group)
+        .messages()
         .await
         .unwrap()
         .iter()

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner, WalletSigner};
+use arx_core::{
+    Client, CoreCode, CoreError, ErrorCode, GrpcTransport, LocalWalletSigner, WalletSigner,
+};
 use arx_e2e::TestNode;
 use arx_identity::{Address, LocalWallet, Signature};
 
@@ -129,7 +131,11 @@ async fn a_signature_from_the_wrong_key_is_refused_and_nothing_is_registered() {
     };
 
     let err = client.register(&wallet).await.unwrap_err();
-    assert_eq!(err.code(), "identity.signature_mismatch", "{err}");
+    assert_eq!(
+        err.code(),
+        ErrorCode::Core(CoreCode::SignatureMismatch),
+        "{err}"
+    );
     assert!(!err.retryable());
     assert_eq!(client.registration().await.unwrap(), None);
     let mut raw = node.client().await;
@@ -157,6 +163,10 @@ async fn an_unreachable_node_is_a_retryable_network_error() {
         .register(&LocalWalletSigner(LocalWallet::generate()))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "network.unreachable", "{err}");
+    assert_eq!(
+        err.code(),
+        ErrorCode::Core(CoreCode::NodeUnreachable),
+        "{err}"
+    );
     assert!(err.retryable());
 }

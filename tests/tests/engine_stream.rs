@@ -54,7 +54,11 @@ async fn a_streaming_client_joins_and_receives_messages_without_syncing() {
         other => panic!("expected a join, got {other:?}"),
     }
     for i in 0..3 {
-        alice.send_text(&group, &format!("live {i}")).await.unwrap();
+        alice
+            .conversation(&group)
+            .send_text(&format!("live {i}"))
+            .await
+            .unwrap();
     }
     for i in 0..3 {
         match next(&mut events).await {
@@ -63,7 +67,7 @@ async fn a_streaming_client_joins_and_receives_messages_without_syncing() {
         }
     }
     // Everything streamed is stored exactly once.
-    assert_eq!(bob.messages(&group).await.unwrap().len(), 3);
+    assert_eq!(bob.conversation(&group).messages().await.unwrap().len(), 3);
     drop(events);
     tokio::time::timeout(Duration::from_secs(10), task)
         .await

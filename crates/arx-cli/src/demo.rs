@@ -28,7 +28,7 @@ async fn show(name: &str, client: &Client, conversation: &[u8]) -> Result<(), Co
     client.sync().await?;
     let me = client.registration().await?.map(|r| r.inbox_id);
     println!("{name} sees:");
-    for m in client.messages(conversation).await? {
+    for m in client.conversation(conversation).messages().await? {
         let who = if Some(m.sender_inbox) == me {
             "me"
         } else {
@@ -77,18 +77,27 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .create_group(Some("weekend"), &[bob_inbox])
         .await?
         .group_id;
-    alice.send_text(&group, "Hiking on Saturday?").await?;
+    alice
+        .conversation(&group)
+        .send_text("Hiking on Saturday?")
+        .await?;
     bob.sync().await?;
-    bob.send_text(&group, "Yes! I'll bring the map.").await?;
+    bob.conversation(&group)
+        .send_text("Yes! I'll bring the map.")
+        .await?;
     show("alice", &alice, &group).await?;
     show("bob", &bob, &group).await?;
 
     step("bob opens a DM with alice");
     let dm = bob.dm(&alice_inbox).await?;
-    bob.send_text(&dm, "Psst, it's your birthday on Saturday.")
+    bob.conversation(&dm)
+        .send_text("Psst, it's your birthday on Saturday.")
         .await?;
     let dm_at_alice = alice.dm(&bob_inbox).await?;
-    alice.send_text(&dm_at_alice, "Shh! Thank you :)").await?;
+    alice
+        .conversation(&dm_at_alice)
+        .send_text("Shh! Thank you :)")
+        .await?;
     show("bob", &bob, &dm).await?;
     show("alice", &alice, &dm_at_alice).await?;
 

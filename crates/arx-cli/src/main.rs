@@ -226,16 +226,7 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
         }
         Command::Dm { member } => {
             let peer = client.resolve_member(member).await?;
-            let mut attempts = 0;
-            let id = loop {
-                match client.dm(&peer).await {
-                    Err(CoreError::DmConverging) if attempts < 20 => {
-                        attempts += 1;
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    }
-                    other => break other?,
-                }
-            };
+            let id = client.dm(&peer).await?;
             Ok(json!({ "conversation": hex::encode(id), "peer": peer.to_string() }))
         }
         Command::Group(GroupCommand::Create { name, members }) => {
@@ -252,7 +243,8 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
         }) => {
             let inboxes = resolve_all(&client, members).await?;
             let failed = client
-                .add_members(&conversation_id(conversation)?, &inboxes)
+                .conversation(&conversation_id(conversation)?)
+                .add_members(&inboxes)
                 .await?;
             Ok(json!({
                 "added": inboxes.len(),
@@ -265,22 +257,24 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
         }) => {
             let inboxes = resolve_all(&client, members).await?;
             client
-                .remove_members(&conversation_id(conversation)?, &inboxes)
+                .conversation(&conversation_id(conversation)?)
+                .remove_members(&inboxes)
                 .await?;
             Ok(json!({ "removed": inboxes.len() }))
         }
         Command::Group(GroupCommand::Members { conversation }) => {
             client.sync().await?;
             let id = conversation_id(conversation)?;
-            let members = client.members(&id).await?;
-            let settings = client.group_settings(&id).await?;
+            let members = client.conversation(&id).members().await?;
+            let settings = client.conversation(&id).settings().await?;
             Ok(json!({
                 "members": members.iter().map(|(inbox, key)| format!("{inbox} {key} {}", settings.role(inbox).as_str())).collect::<Vec<_>>(),
             }))
         }
         Command::Group(GroupCommand::Rename { conversation, name }) => {
             client
-                .rename_group(&conversation_id(conversation)?, name)
+                .conversation(&conversation_id(conversation)?)
+                .rename(name)
                 .await?;
             Ok(json!({ "renamed": name }))
         }
@@ -296,12 +290,16 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
                 _ => arx_core::Role::Member,
             };
             client
-                .set_role(&conversation_id(conversation)?, &inbox, role)
+                .conversation(&conversation_id(conversation)?)
+                .set_role(&inbox, role)
                 .await?;
             Ok(json!({ "member": inbox.to_string(), "role": role.as_str() }))
         }
         Command::Group(GroupCommand::Leave { conversation }) => {
-            client.leave_group(&conversation_id(conversation)?).await?;
+            client
+                .conversation(&conversation_id(conversation)?)
+                .leave()
+                .await?;
             Ok(json!({ "leaving": conversation }))
         }
         Command::Send { conversation, text } if text == "-" => {
@@ -313,15 +311,16 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
             let mut queued = 0usize;
             // Queued first (each durable on its own), then sent in order.
             for line in input.lines().filter(|l| !l.trim().is_empty()) {
-                last = Some(client.queue_text(&group, line, false).await?);
+                last = Some(client.conversation(&group).queue_text(line, false).await?);
                 queued += 1;
             }
-            client.send_queued(&group).await?;
+            client.conversation(&group).send_queued().await?;
             Ok(json!({ "sent": queued, "last_message_id": last, "delivery": "sent" }))
         }
         Command::Send { conversation, text } => {
             let id = client
-                .send_text(&conversation_id(conversation)?, text)
+                .conversation(&conversation_id(conversation)?)
+                .send_text(text)
                 .await?;
             Ok(json!({ "message_id": id, "delivery": "sent" }))
         }
@@ -345,7 +344,7 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
             let id = conversation_id(conversation)?;
             client.sync().await?;
             let me = client.registration().await?.map(|r| r.inbox_id);
-            let messages = client.messages(&id).await?;
+            let messages = client.conversation(&id).messages().await?;
             Ok(json!({
                 "messages": messages.iter().map(|m| {
                     let who = if Some(m.sender_inbox) == me { "me".to_owned() } else { m.sender_inbox.to_string()[..12].to_owned() };
@@ -362,46 +361,11 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
             let json = args.json;
             let printer = tokio::spawn(async move {
                 while let Some(event) = events.recv().await {
-                    let value = match event {
-                        arx_core::StreamEvent::Joined(c) => json!({
-                            "event": "joined",
-                            "conversation": hex::encode(&c.group_id),
-                            "name": c.name,
-                        }),
-                        arx_core::StreamEvent::Message(m) => json!({
-                            "event": "message",
-                            "conversation": hex::encode(&m.group_id),
-                            "sender": m.sender_inbox.to_string(),
-                            "text": m.text,
-                        }),
-                        arx_core::StreamEvent::Connection { online, detail } => json!({
-                            "event": if online { "online" } else { "offline" },
-                            "detail": detail,
-                        }),
-                    };
-                    if json {
-                        println!("{value}");
-                    } else if value["event"] == "online" {
-                        eprintln!("connected");
-                    } else if value["event"] == "offline" {
-                        eprintln!(
-                            "connection lost, retrying: {}",
-                            value["detail"].as_str().unwrap_or_default()
-                        );
-                    } else if value["event"] == "joined" {
-                        println!(
-                            "joined {}",
-                            value["conversation"].as_str().unwrap_or_default()
-                        );
-                    } else {
-                        let conversation = value["conversation"].as_str().unwrap_or_default();
-                        let sender = value["sender"].as_str().unwrap_or_default();
-                        println!(
-                            "[{}] {}: {}",
-                            conversation.get(..8).unwrap_or(conversation),
-                            sender.get(..12).unwrap_or(sender),
-                            value["text"].as_str().unwrap_or_default()
-                        );
+                    let (value, human) = stream_line(&event);
+                    match (json, human) {
+                        (true, _) => println!("{value}"),
+                        (false, Line::Out(line)) => println!("{line}"),
+                        (false, Line::Err(line)) => eprintln!("{line}"),
                     }
                 }
             });
@@ -438,6 +402,62 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
                     .collect::<Vec<_>>());
             }
             Ok(out)
+        }
+    }
+}
+
+/// Where a line of `arx stream`'s human output goes.
+enum Line {
+    Out(String),
+    Err(String),
+}
+
+/// A stream event as a JSON line and as a line for people.
+fn stream_line(event: &arx_core::StreamEvent) -> (serde_json::Value, Line) {
+    let short = |text: &str, n: usize| text.get(..n).unwrap_or(text).to_owned();
+    match event {
+        arx_core::StreamEvent::Joined(c) => {
+            let conversation = hex::encode(&c.group_id);
+            let line = Line::Out(format!("joined {conversation}"));
+            let value = json!({ "event": "joined", "conversation": conversation, "name": c.name });
+            (value, line)
+        }
+        arx_core::StreamEvent::Message(m) => {
+            let (conversation, sender) = (hex::encode(&m.group_id), m.sender_inbox.to_string());
+            let line = format!(
+                "[{}] {}: {}",
+                short(&conversation, 8),
+                short(&sender, 12),
+                m.text
+            );
+            let value = json!({
+                "event": "message", "conversation": conversation, "sender": sender, "text": m.text,
+            });
+            (value, Line::Out(line))
+        }
+        arx_core::StreamEvent::Delivery(m) => {
+            let conversation = hex::encode(&m.group_id);
+            let delivery = m.delivery.as_str();
+            let line = format!("[{}] message {} {delivery}", short(&conversation, 8), m.id);
+            let value = json!({
+                "event": "delivery", "conversation": conversation, "message_id": m.id,
+                "delivery": delivery,
+            });
+            (value, Line::Err(line))
+        }
+        arx_core::StreamEvent::Connection { online: true, .. } => {
+            (json!({ "event": "online" }), Line::Err("connected".into()))
+        }
+        arx_core::StreamEvent::Connection {
+            online: false,
+            detail,
+        } => {
+            let why = detail.as_deref().unwrap_or_default();
+            let value = json!({ "event": "offline", "detail": detail });
+            (
+                value,
+                Line::Err(format!("connection lost, retrying: {why}")),
+            )
         }
     }
 }
@@ -486,7 +506,7 @@ async fn main() -> ExitCode {
             if args.json {
                 println!(
                     "{}",
-                    json!({"error": {"code": err.code(), "message": err.to_string(), "retryable": err.retryable()}})
+                    json!({"error": {"code": err.code().as_str(), "message": err.to_string(), "retryable": err.retryable()}})
                 );
             } else {
                 eprintln!("arx: {err} [{}]", err.code());

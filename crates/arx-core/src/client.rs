@@ -24,9 +24,9 @@ use prost::Message;
 use sqlx::SqlitePool;
 
 use crate::{
+    db::{self, Database},
     error::CoreError,
     mls::{self, MlsProvider},
-    store::Database,
     transport::{NodeIdentity, Transport},
     wallet::WalletSigner,
 };
@@ -56,6 +56,8 @@ pub struct Client {
     pub(crate) group_locks: std::sync::Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<()>>>>,
     /// Bumped when this installation creates or joins a conversation (live streams resubscribe).
     pub(crate) conversations_changed: tokio::sync::watch::Sender<u64>,
+    /// Own messages whose delivery changed since the live stream last reported them.
+    delivery_changed: std::sync::Mutex<Vec<i64>>,
 }
 
 pub(crate) fn now_ns() -> i64 {
@@ -81,25 +83,8 @@ impl Client {
 
         let store = Database::open(&data_dir.join("arx.db")).await?;
         let db = store.read.clone();
-        sqlx::migrate!("../../migrations/client").run(&db).await?;
-        {
-            let mut conn = db.acquire().await?;
-            MlsProvider::migrate(&mut conn)?;
-        }
-
         let key = installation.public_key();
-        sqlx::query(
-            "INSERT INTO installation (id, installation_key) VALUES (1, $1) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(key.as_bytes().as_slice())
-        .execute(&db)
-        .await?;
-        let stored: Vec<u8> =
-            sqlx::query_scalar("SELECT installation_key FROM installation WHERE id = 1")
-                .fetch_one(&db)
-                .await?;
-        if stored != key.as_bytes() {
+        if db::installation::claim(&db, &key).await? != key.as_bytes() {
             return Err(dir_error(
                 "installation.key does not belong to this database (was one of them replaced?)"
                     .into(),
@@ -114,6 +99,7 @@ impl Client {
             node: tokio::sync::OnceCell::new(),
             group_locks: std::sync::Mutex::default(),
             conversations_changed: tokio::sync::watch::Sender::new(0),
+            delivery_changed: std::sync::Mutex::default(),
         })
     }
 
@@ -122,6 +108,27 @@ impl Client {
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, CoreError> {
         self.store.write_tx().await
+    }
+
+    /// Notes that own message `id` was sent or failed (the live stream reports it).
+    pub(crate) fn note_delivery(&self, id: i64) {
+        self.delivery_changed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(id);
+    }
+
+    /// The own messages whose delivery changed since the last call, each once.
+    pub(crate) fn take_delivery_changes(&self) -> Vec<i64> {
+        let mut ids = std::mem::take(
+            &mut *self
+                .delivery_changed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     /// The node's id and public key (asked once; a node keeps its key across restarts).
@@ -143,20 +150,22 @@ impl Client {
 
     /// The registration recorded in this data directory, if any.
     pub async fn registration(&self) -> Result<Option<Registration>, CoreError> {
-        let row: (Option<Vec<u8>>, Option<Vec<u8>>) =
-            sqlx::query_as("SELECT inbox_id, wallet_address FROM installation WHERE id = 1")
-                .fetch_one(&self.db)
-                .await?;
-        match row {
-            (Some(inbox), Some(wallet)) => Ok(Some(Registration {
-                inbox_id: InboxId::from_slice(&inbox)?,
-                wallet: Address::try_from(wallet.as_slice())
-                    .map_err(|_| CoreError::NodeInvalid("stored wallet address".into()))?,
+        Ok(db::installation::registration(&self.db)
+            .await?
+            .map(|(inbox_id, wallet)| Registration {
+                inbox_id,
+                wallet,
                 installation: self.installation_key(),
                 created_inbox: false,
-            })),
-            _ => Ok(None),
-        }
+            }))
+    }
+
+    /// This installation's inbox; refused before registration.
+    pub(crate) async fn inbox(&self) -> Result<InboxId, CoreError> {
+        self.registration()
+            .await?
+            .map(|r| r.inbox_id)
+            .ok_or(CoreError::NotRegistered)
     }
 
     /// The inbox named by `member`: an inbox id (64 hex characters) or a wallet address
@@ -222,15 +231,7 @@ impl Client {
         let published = self.transport.publish(envelopes.clone()).await?;
         check_echo(&node, &envelopes, &published)?;
 
-        sqlx::query(
-            "UPDATE installation SET inbox_id = $1, wallet_address = $2, registered_at_ns = $3 \
-             WHERE id = 1",
-        )
-        .bind(inbox_id.as_bytes().as_slice())
-        .bind(address.as_slice())
-        .bind(now_ns())
-        .execute(&self.db)
-        .await?;
+        db::installation::set_registration(&self.db, &inbox_id, &address, now_ns()).await?;
         tracing::info!(inbox = %inbox_id, installation = %mine, "installation registered");
         Ok(Registration {
             inbox_id,
@@ -269,11 +270,7 @@ impl Client {
     /// Publishes a fresh key package for this installation (after a welcome used the last
     /// one); the node serves the newest.
     pub(crate) async fn rotate_key_package(&self) -> Result<(), CoreError> {
-        let inbox = self
-            .registration()
-            .await?
-            .map(|r| r.inbox_id)
-            .ok_or(CoreError::NotRegistered)?;
+        let inbox = self.inbox().await?;
         let envelope = self.new_key_package(&inbox).await?;
         self.transport.publish(vec![envelope]).await?;
         Ok(())
@@ -293,10 +290,10 @@ impl Client {
                 .leaf_node_capabilities(crate::metadata::capabilities())
                 .mark_as_last_resort()
                 .build(mls::CIPHERSUITE, &provider, &signer, credential)
-                .map_err(|e| CoreError::Mls(e.to_string()))?;
+                .map_err(|e| CoreError::MlsOperation(e.to_string()))?;
             MlsMessageOut::from(bundle.key_package().clone())
                 .tls_serialize_detached()
-                .map_err(|e| CoreError::Mls(e.to_string()))?
+                .map_err(|e| CoreError::MlsOperation(e.to_string()))?
         };
         tx.commit().await?;
         Ok(ClientEnvelope {

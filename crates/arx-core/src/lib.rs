@@ -1,21 +1,34 @@
 #![doc = include_str!("../README.md")]
 
 pub mod client;
-pub mod conversations;
+pub mod content;
+pub mod conversation;
+mod db;
+pub mod dm;
 pub mod error;
+mod groups;
 pub mod intents;
+mod membership;
 pub mod metadata;
 pub mod mls;
-mod store;
+pub mod model;
+#[cfg(test)]
+mod scenarios;
+mod send;
 pub mod stream;
+mod sync;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod transport;
 pub mod wallet;
 
 pub use client::{Client, Registration};
-pub use conversations::{Conversation, CreatedGroup, Delivery, StoredMessage, SyncSummary};
-pub use error::CoreError;
-pub use intents::IntentState;
+pub use conversation::ConversationHandle;
+pub use db::{ConversationKind, ConversationState, Delivery, IntentState};
+pub use error::{CoreCode, CoreError, ErrorCode, RefusedCode};
 pub use metadata::{GroupMetadata, Role};
+pub use model::{Conversation, CreatedGroup, StoredMessage, SyncSummary};
+pub use send::Outgoing;
 pub use stream::StreamEvent;
 pub use transport::{GrpcTransport, NodeIdentity, Transport};
 pub use wallet::{verify_wallet_signature, LocalWalletSigner, WalletSigner};

@@ -14,7 +14,7 @@ use openmls::prelude::{
 };
 use prost::Message as _;
 
-use crate::{conversations::credential_inbox, error::CoreError};
+use crate::{error::CoreError, mls::credential_inbox};
 
 /// Group context extension type of [`GroupMetadata`] (private-use range).
 pub const METADATA_EXTENSION: u16 = 0xff0a;
@@ -103,7 +103,7 @@ impl GroupMetadata {
             Extension::RequiredCapabilities(required),
             Extension::Unknown(METADATA_EXTENSION, UnknownExtension(proto.encode_to_vec())),
         ])
-        .map_err(|e| CoreError::Mls(e.to_string()))
+        .map_err(|e| CoreError::MlsOperation(e.to_string()))
     }
 
     /// The settings in a group context's extensions (none: a group without settings, where
@@ -113,9 +113,9 @@ impl GroupMetadata {
             return Ok(Self::default());
         };
         let proto = arx_proto::GroupMetadata::decode(ext.0.as_slice())
-            .map_err(|e| CoreError::Mls(format!("group settings: {e}")))?;
+            .map_err(|e| CoreError::InvalidGroupSettings(e.to_string()))?;
         if proto.name.len() > MAX_NAME_BYTES {
-            return Err(CoreError::Mls("group settings: name too long".into()));
+            return Err(CoreError::InvalidGroupSettings("name too long".into()));
         }
         let inboxes = |list: &[Vec<u8>]| {
             list.iter()

@@ -1,6 +1,7 @@
-//! Live updates. The node's Subscribe stream is only a hint that a topic has something new: the
-//! engine then syncs that topic from its cursor, so commits are applied in order exactly as a
-//! manual sync would, and nothing is applied twice. A dropped stream reconnects from cursors.
+//! Live updates. A subscription is opened at the engine's cursors; the node delivers every
+//! envelope of its topics after them, in order and without gaps, so a group's delivered
+//! envelopes are applied directly (`Client::apply_streamed`) by the same code as a sync, and a
+//! welcome makes a full sync. A dropped stream reconnects from the cursors.
 
 use std::time::Duration;
 
@@ -11,8 +12,8 @@ use tokio::sync::mpsc;
 
 use crate::{
     client::Client,
-    conversations::{Conversation, StoredMessage, SyncSummary},
     error::CoreError,
+    model::{Conversation, StoredMessage, SyncSummary},
 };
 
 /// Something new for the user.
@@ -20,8 +21,11 @@ use crate::{
 pub enum StreamEvent {
     /// This installation joined a conversation.
     Joined(Conversation),
-    /// A message was stored (someone else's; own messages are reported by `send_text`).
+    /// A message was stored (someone else's; own messages are reported by `send`).
     Message(StoredMessage),
+    /// An own message was sent or failed after the call that sent it returned (a message
+    /// queued while offline leaving on reconnect, one encrypted again after a commit).
+    Delivery(StoredMessage),
     /// The live connection to the node is up (`online`), or down with the reason; while down,
     /// it is retried with backoff and queued messages leave once it is back.
     Connection {
@@ -80,7 +84,7 @@ impl Client {
             for topic in &topics {
                 request.push(TopicCursor {
                     topic: Some(topic.to_proto()),
-                    cursor: Some(self.cursor(topic).await?),
+                    cursor: Some(crate::db::cursors::get(&self.db, topic).await?),
                 });
             }
             let mut stream = self.transport.subscribe(request).await?;
@@ -114,7 +118,7 @@ impl Client {
                 // (see `apply_streamed`), a welcome makes a full sync.
                 let mut synced: Vec<Topic> = Vec::new();
                 for env in &batch.envelopes {
-                    let topic = crate::conversations::topic_of(env)?;
+                    let topic = crate::sync::topic_of(env)?;
                     if synced.contains(&topic) {
                         continue;
                     }
@@ -129,7 +133,7 @@ impl Client {
                         TopicKind::GroupMessages => {
                             let mut delivered = Vec::new();
                             for other in &batch.envelopes {
-                                if crate::conversations::topic_of(other)? == topic {
+                                if crate::sync::topic_of(other)? == topic {
                                     delivered.push(other.clone());
                                 }
                             }
@@ -163,7 +167,7 @@ impl Client {
             return true;
         };
         for id in ids.iter().filter(|id| !known.contains(id)) {
-            let Ok(c) = self.conversation(id).await else {
+            let Ok(c) = self.conversation(id).summary().await else {
                 continue;
             };
             if events.send(StreamEvent::Joined(c)).await.is_err() {
@@ -176,6 +180,14 @@ impl Client {
         };
         for m in messages.into_iter().filter(|m| m.sender_installation != me) {
             if events.send(StreamEvent::Message(m)).await.is_err() {
+                return false;
+            }
+        }
+        for id in self.take_delivery_changes() {
+            let Ok(m) = self.message(id).await else {
+                continue;
+            };
+            if events.send(StreamEvent::Delivery(m)).await.is_err() {
                 return false;
             }
         }

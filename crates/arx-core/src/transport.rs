@@ -11,7 +11,7 @@ use futures::{stream::BoxStream, StreamExt};
 use prost::Message;
 use tonic::transport::Channel;
 
-use crate::error::CoreError;
+use crate::error::{CoreError, RefusedCode};
 
 /// Identity of the node a client talks to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl GrpcTransport {
     fn map(&self, status: tonic::Status) -> CoreError {
         match ErrorDetail::decode(status.details()) {
             Ok(detail) if !detail.code.is_empty() => CoreError::NodeRefused {
-                code: detail.code,
+                code: RefusedCode::parse(detail.code),
                 message: status.message().to_owned(),
                 retryable: detail.retryable,
             },

@@ -206,7 +206,7 @@ mod tests {
         let (_, env) = signed();
         let other = NodeKey::from_bytes(&[10u8; 32]);
         let err = verify_originator_envelope(&env, &other.public_key()).unwrap_err();
-        assert_eq!(err.code(), "envelope.signature_invalid");
+        assert_eq!(err.code().as_str(), "envelope.signature_invalid");
     }
 
     #[test]
@@ -214,7 +214,7 @@ mod tests {
         let (key, mut env) = signed();
         env.client_envelope.push(0);
         let err = verify_originator_envelope(&env, &key.public_key()).unwrap_err();
-        assert_eq!(err.code(), "envelope.hash_mismatch");
+        assert_eq!(err.code().as_str(), "envelope.hash_mismatch");
         assert!(!err.retryable());
     }
 
@@ -223,7 +223,7 @@ mod tests {
         let (key, mut env) = signed();
         env.sequence_id += 1;
         let err = verify_originator_envelope(&env, &key.public_key()).unwrap_err();
-        assert_eq!(err.code(), "envelope.signature_invalid");
+        assert_eq!(err.code().as_str(), "envelope.signature_invalid");
     }
 
     #[test]
@@ -235,7 +235,7 @@ mod tests {
         short_sig.signature.pop();
         for env in [short_hash, short_sig] {
             let err = verify_originator_envelope(&env, &key.public_key()).unwrap_err();
-            assert_eq!(err.code(), "envelope.malformed");
+            assert_eq!(err.code().as_str(), "envelope.malformed");
         }
     }
 

@@ -1,11 +1,12 @@
 //! Errors of the identity and envelope rules, each with a stable code.
 
+use crate::codes::IdentityCode;
 use crate::inbox::InboxId;
 use crate::member::MemberId;
 
 /// Why an identity update, a member or a key was refused.
 ///
-/// [`IdentityError::code`] is the stable string clients branch on; the message is for people.
+/// [`IdentityError::code`] is the stable code clients branch on; the message is for people.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     /// A field has the wrong length, is missing or cannot be parsed.
@@ -69,23 +70,23 @@ pub enum IdentityError {
 }
 
 impl IdentityError {
-    /// The stable code of this error, e.g. `"identity.signature_invalid"`.
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this error.
+    pub fn code(&self) -> IdentityCode {
         match self {
-            Self::Malformed(_) => "identity.malformed",
-            Self::InboxIdMismatch { .. } => "identity.inbox_id_mismatch",
-            Self::InboxExists(_) => "identity.inbox_exists",
-            Self::InboxNotFound(_) => "identity.inbox_not_found",
-            Self::SignatureInvalid(_) => "identity.signature_invalid",
-            Self::SignatureReplayed(_) => "identity.signature_replayed",
-            Self::Unauthorized(_) => "identity.unauthorized",
-            Self::NotMember(_) => "identity.not_member",
-            Self::AlreadyMember(_) => "identity.already_member",
-            Self::TooManyInstallations { .. } => "identity.too_many_installations",
-            Self::TooManyWallets { .. } => "identity.too_many_wallets",
-            Self::TooManyActions { .. } => "identity.too_many_actions",
-            Self::SmartWalletUnsupported => "identity.smart_wallet_unsupported",
-            Self::ChainUnavailable(_) => "identity.chain_unavailable",
+            Self::Malformed(_) => IdentityCode::Malformed,
+            Self::InboxIdMismatch { .. } => IdentityCode::InboxIdMismatch,
+            Self::InboxExists(_) => IdentityCode::InboxExists,
+            Self::InboxNotFound(_) => IdentityCode::InboxNotFound,
+            Self::SignatureInvalid(_) => IdentityCode::SignatureInvalid,
+            Self::SignatureReplayed(_) => IdentityCode::SignatureReplayed,
+            Self::Unauthorized(_) => IdentityCode::Unauthorized,
+            Self::NotMember(_) => IdentityCode::NotMember,
+            Self::AlreadyMember(_) => IdentityCode::AlreadyMember,
+            Self::TooManyInstallations { .. } => IdentityCode::TooManyInstallations,
+            Self::TooManyWallets { .. } => IdentityCode::TooManyWallets,
+            Self::TooManyActions { .. } => IdentityCode::TooManyActions,
+            Self::SmartWalletUnsupported => IdentityCode::SmartWalletUnsupported,
+            Self::ChainUnavailable(_) => IdentityCode::ChainUnavailable,
         }
     }
 
@@ -120,14 +121,14 @@ pub enum EnvelopeError {
 }
 
 impl EnvelopeError {
-    /// The stable code of this error, e.g. `"envelope.hash_mismatch"`.
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this error.
+    pub fn code(&self) -> IdentityCode {
         match self {
-            Self::UnknownTopicKind(_) => "topic.unknown_kind",
-            Self::InvalidTopicId(_) => "topic.invalid_id",
-            Self::HashMismatch => "envelope.hash_mismatch",
-            Self::SignatureInvalid(_) => "envelope.signature_invalid",
-            Self::Malformed(_) => "envelope.malformed",
+            Self::UnknownTopicKind(_) => IdentityCode::TopicUnknownKind,
+            Self::InvalidTopicId(_) => IdentityCode::TopicInvalidId,
+            Self::HashMismatch => IdentityCode::EnvelopeHashMismatch,
+            Self::SignatureInvalid(_) => IdentityCode::EnvelopeSignatureInvalid,
+            Self::Malformed(_) => IdentityCode::EnvelopeMalformed,
         }
     }
 
@@ -199,7 +200,7 @@ mod tests {
             ),
         ];
         for (err, code) in cases {
-            assert_eq!(err.code(), code);
+            assert_eq!(err.code().as_str(), code);
             assert_eq!(
                 err.retryable(),
                 code == "identity.chain_unavailable",
@@ -231,7 +232,7 @@ mod tests {
             (EnvelopeError::Malformed("x".into()), "envelope.malformed"),
         ];
         for (err, code) in cases {
-            assert_eq!(err.code(), code);
+            assert_eq!(err.code().as_str(), code);
             assert!(!err.retryable());
         }
     }

@@ -93,11 +93,11 @@ mod tests {
     #[test]
     fn inbox_id_rejects_wrong_length() {
         assert_eq!(
-            InboxId::from_slice(&[0u8; 31]).unwrap_err().code(),
+            InboxId::from_slice(&[0u8; 31]).unwrap_err().code().as_str(),
             "identity.malformed"
         );
         assert_eq!(
-            "abcd".parse::<InboxId>().unwrap_err().code(),
+            "abcd".parse::<InboxId>().unwrap_err().code().as_str(),
             "identity.malformed"
         );
     }

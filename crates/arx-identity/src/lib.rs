@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod association;
+pub mod codes;
 mod envelope;
 mod error;
 mod inbox;
@@ -13,6 +14,7 @@ mod topic;
 mod update;
 
 pub use association::{AssociationState, Member, MAX_INSTALLATIONS, MAX_WALLETS};
+pub use codes::{IdentityCode, NodeCode, RefusalCode};
 pub use envelope::{
     client_envelope_hash, node_id_from_public_key, originator_signing_hash,
     verify_originator_envelope, NodeKey,

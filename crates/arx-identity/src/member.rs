@@ -173,7 +173,7 @@ mod tests {
     #[test]
     fn installation_key_rejects_wrong_length() {
         let err = InstallationKey::from_slice(&[7u8; 31]).unwrap_err();
-        assert_eq!(err.code(), "identity.malformed");
+        assert_eq!(err.code().as_str(), "identity.malformed");
         assert!(err.to_string().contains("32 bytes"));
     }
 
@@ -183,7 +183,7 @@ mod tests {
         let mut bytes = [0u8; 32];
         bytes[0] = 2;
         let err = InstallationKey::from_slice(&bytes).unwrap_err();
-        assert_eq!(err.code(), "identity.malformed");
+        assert_eq!(err.code().as_str(), "identity.malformed");
         assert!(err.to_string().contains("not a valid Ed25519"), "{err}");
     }
 
@@ -193,7 +193,10 @@ mod tests {
         let mut bytes = [0u8; 32];
         bytes[0] = 1;
         assert_eq!(
-            InstallationKey::from_slice(&bytes).unwrap_err().code(),
+            InstallationKey::from_slice(&bytes)
+                .unwrap_err()
+                .code()
+                .as_str(),
             "identity.malformed"
         );
     }
@@ -209,7 +212,8 @@ mod tests {
                 .public_key()
                 .verify(b"hellO", &sig)
                 .unwrap_err()
-                .code(),
+                .code()
+                .as_str(),
             "identity.signature_invalid"
         );
         assert_eq!(
@@ -217,7 +221,8 @@ mod tests {
                 .public_key()
                 .verify(b"hello", &sig)
                 .unwrap_err()
-                .code(),
+                .code()
+                .as_str(),
             "identity.signature_invalid"
         );
         assert_eq!(
@@ -225,7 +230,8 @@ mod tests {
                 .public_key()
                 .verify(b"hello", &sig[..63])
                 .unwrap_err()
-                .code(),
+                .code()
+                .as_str(),
             "identity.signature_invalid"
         );
     }
@@ -271,7 +277,7 @@ mod tests {
         ];
         for case in cases {
             assert_eq!(
-                MemberId::from_proto(&case).unwrap_err().code(),
+                MemberId::from_proto(&case).unwrap_err().code().as_str(),
                 "identity.malformed"
             );
         }

@@ -172,11 +172,14 @@ mod tests {
         let mut sig = wallet.sign_text("hello");
         sig[64] = 37;
         assert_eq!(
-            recover_eip191("hello", &sig).unwrap_err().code(),
+            recover_eip191("hello", &sig).unwrap_err().code().as_str(),
             "identity.signature_invalid"
         );
         assert_eq!(
-            recover_eip191("hello", &sig[..64]).unwrap_err().code(),
+            recover_eip191("hello", &sig[..64])
+                .unwrap_err()
+                .code()
+                .as_str(),
             "identity.signature_invalid"
         );
     }
@@ -187,11 +190,17 @@ mod tests {
         let again = LocalWallet::from_bytes(&wallet.to_bytes()).unwrap();
         assert_eq!(again.address(), wallet.address());
         assert_eq!(
-            LocalWallet::from_bytes(&[0u8; 32]).unwrap_err().code(),
+            LocalWallet::from_bytes(&[0u8; 32])
+                .unwrap_err()
+                .code()
+                .as_str(),
             "identity.malformed"
         );
         assert_eq!(
-            LocalWallet::from_bytes(&[0xff; 32]).unwrap_err().code(),
+            LocalWallet::from_bytes(&[0xff; 32])
+                .unwrap_err()
+                .code()
+                .as_str(),
             "identity.malformed"
         );
     }

@@ -71,7 +71,7 @@ async fn create_naming_another_inbox_id_is_inbox_id_mismatch() {
     let err = apply(None, &sign(unsigned, &[&alice], None))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "identity.inbox_id_mismatch");
+    assert_eq!(err.code().as_str(), "identity.inbox_id_mismatch");
     assert!(!err.retryable());
 }
 
@@ -124,7 +124,7 @@ async fn update_without_a_positive_timestamp_is_malformed() {
         let err = apply(None, &sign(unsigned, &[&alice], None))
             .await
             .unwrap_err();
-        assert_eq!(err.code(), "identity.malformed");
+        assert_eq!(err.code().as_str(), "identity.malformed");
         assert!(err.to_string().contains("client_timestamp_ns"), "{err}");
     }
 }
@@ -373,7 +373,7 @@ async fn smart_wallet_signature_without_a_chain_is_unsupported() {
     let err = AssociationState::apply_update(None, &update, &NoChainVerifier)
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "identity.smart_wallet_unsupported");
+    assert_eq!(err.code().as_str(), "identity.smart_wallet_unsupported");
     assert!(!err.retryable());
     assert_eq!(err.to_string(), "smart-contract wallets need a chain RPC");
 }
@@ -466,7 +466,7 @@ async fn smart_wallet_signature_is_checked_by_the_verifier_over_the_eip191_hash(
     let err = AssociationState::apply_update(None, &update, &down)
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "identity.chain_unavailable");
+    assert_eq!(err.code().as_str(), "identity.chain_unavailable");
     assert!(err.retryable());
 }
 
@@ -885,7 +885,7 @@ fn attach_names_the_missing_signer() {
             None,
         )
         .unwrap_err();
-    assert_eq!(err.code(), "identity.malformed");
+    assert_eq!(err.code().as_str(), "identity.malformed");
     assert!(
         err.to_string()
             .contains(&installation_member(&phone()).to_string()),
@@ -903,7 +903,7 @@ fn attach_needs_the_recovery_address_for_revocations() {
     };
     let signatures = [(wallet_member(&alice), alice.signature(&unsigned))];
     let err = unsigned.clone().attach(&signatures, None).unwrap_err();
-    assert_eq!(err.code(), "identity.malformed");
+    assert_eq!(err.code().as_str(), "identity.malformed");
     assert!(err.to_string().contains("recovery address"), "{err}");
     unsigned.attach(&signatures, Some(alice.address())).unwrap();
 }

@@ -47,7 +47,7 @@ fn assert_malformed(edit: impl FnOnce(&mut arx_proto::IdentityUpdate), needle: &
     let mut proto = fixed_proto();
     edit(&mut proto);
     let err = IdentityUpdate::from_proto(&proto).unwrap_err();
-    assert_eq!(err.code(), "identity.malformed", "{err}");
+    assert_eq!(err.code().as_str(), "identity.malformed", "{err}");
     assert!(
         err.to_string().contains(needle),
         "{err:?} should mention {needle:?}"

@@ -1,6 +1,6 @@
 //! Errors the node returns, each with a stable code carried in the gRPC status details.
 
-use arx_identity::{EnvelopeError, IdentityError};
+use arx_identity::{EnvelopeError, IdentityCode, IdentityError, NodeCode, RefusalCode};
 use arx_proto::ErrorDetail;
 use prost::Message;
 use tonic::{Code, Status};
@@ -68,27 +68,28 @@ pub enum NodeError {
 
 impl NodeError {
     /// Stable, machine-readable code. Clients branch on it; it never changes meaning.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::EmptyBatch => "publish.empty_batch",
-            Self::BatchTooLarge { .. } => "publish.batch_too_large",
-            Self::EnvelopeTooLarge { .. } => "envelope.too_large",
-            Self::MalformedEnvelope { .. } => "envelope.malformed",
-            Self::Topic { source, .. } => source.code(),
-            Self::PayloadTopicMismatch { .. } => "envelope.payload_topic_mismatch",
-            Self::InvalidMlsMessage { .. } => "mls.invalid_message",
-            Self::GroupIdMismatch { .. } => "mls.group_id_mismatch",
-            Self::InvalidKeyPackage { .. } => "key_package.invalid",
-            Self::InstallationNotAssociated { .. } => "key_package.installation_not_associated",
-            Self::Identity { source, .. } => source.code(),
-            Self::AddressInUse { .. } => "identity.address_in_use",
-            Self::InvalidRequest(_) => "request.invalid",
-            Self::RateLimited { .. } => "rate.limited",
-            Self::SubscriptionLagged => "subscribe.lagged",
-            Self::ShuttingDown => "node.shutting_down",
-            Self::Store(StoreError::Conflict(_)) => "store.conflict",
-            Self::Store(_) => "store.unavailable",
-        }
+    pub fn code(&self) -> RefusalCode {
+        let code = match self {
+            Self::EmptyBatch => NodeCode::PublishEmptyBatch,
+            Self::BatchTooLarge { .. } => NodeCode::PublishBatchTooLarge,
+            Self::EnvelopeTooLarge { .. } => NodeCode::EnvelopeTooLarge,
+            Self::MalformedEnvelope { .. } => return IdentityCode::EnvelopeMalformed.into(),
+            Self::Topic { source, .. } => return source.code().into(),
+            Self::PayloadTopicMismatch { .. } => NodeCode::PayloadTopicMismatch,
+            Self::InvalidMlsMessage { .. } => NodeCode::InvalidMlsMessage,
+            Self::GroupIdMismatch { .. } => NodeCode::GroupIdMismatch,
+            Self::InvalidKeyPackage { .. } => NodeCode::KeyPackageInvalid,
+            Self::InstallationNotAssociated { .. } => NodeCode::KeyPackageNotAssociated,
+            Self::Identity { source, .. } => return source.code().into(),
+            Self::AddressInUse { .. } => NodeCode::AddressInUse,
+            Self::InvalidRequest(_) => NodeCode::InvalidRequest,
+            Self::RateLimited { .. } => NodeCode::RateLimited,
+            Self::SubscriptionLagged => NodeCode::SubscribeLagged,
+            Self::ShuttingDown => NodeCode::ShuttingDown,
+            Self::Store(StoreError::Conflict(_)) => NodeCode::StoreConflict,
+            Self::Store(_) => NodeCode::StoreUnavailable,
+        };
+        code.into()
     }
 
     /// Whether the same call can succeed later.
@@ -131,9 +132,11 @@ impl NodeError {
                 Code::FailedPrecondition
             }
             Self::Identity { source, .. } => match source.code() {
-                "identity.signature_invalid" | "identity.unauthorized" => Code::PermissionDenied,
-                "identity.signature_replayed" | "identity.inbox_exists" => Code::AlreadyExists,
-                "identity.inbox_not_found" | "identity.not_member" => Code::FailedPrecondition,
+                IdentityCode::SignatureInvalid | IdentityCode::Unauthorized => {
+                    Code::PermissionDenied
+                }
+                IdentityCode::SignatureReplayed | IdentityCode::InboxExists => Code::AlreadyExists,
+                IdentityCode::InboxNotFound | IdentityCode::NotMember => Code::FailedPrecondition,
                 _ => Code::InvalidArgument,
             },
             _ => Code::InvalidArgument,
@@ -143,7 +146,7 @@ impl NodeError {
     /// The detail message that travels in the status.
     pub fn detail(&self) -> ErrorDetail {
         ErrorDetail {
-            code: self.code().to_owned(),
+            code: self.code().as_str().to_owned(),
             retryable: self.retryable(),
             index: self.index().and_then(|i| u32::try_from(i).ok()),
         }

@@ -278,7 +278,7 @@ impl Writer {
         }
         for (job, outcome) in prepared.outcomes {
             if let Err(err) = &outcome {
-                tracing::debug!(code = err.code(), error = %err, "publish refused");
+                tracing::debug!(code = %err.code(), error = %err, "publish refused");
             }
             let _ = job.reply.send(outcome);
         }

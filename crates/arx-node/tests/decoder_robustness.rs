@@ -42,7 +42,7 @@ fn mutated_envelopes_of_every_kind_are_refused_with_a_code_and_never_panic() {
         }
         if let Err(err) = validate_envelope(0, bytes, &limits, &crypto) {
             refused += 1;
-            let code = err.code();
+            let code = err.code().as_str();
             assert!(
                 code.contains('.') && !code.contains(' '),
                 "unstable code {code:?}"

@@ -13,6 +13,7 @@ export type {
   AddFailure,
   AddMembersResult,
   AppInfo,
+  Code,
   ConnectionState,
   ConversationKind,
   ConversationView,
@@ -32,6 +33,7 @@ import type {
   Account,
   AddMembersResult,
   AppInfo,
+  Code,
   ConversationView,
   CreateGroupResult,
   EngineEvent,
@@ -65,7 +67,10 @@ export interface EngineApi {
     beforeId: string | null,
     limit: number,
   ): Promise<MessagePage>;
-  /** Returns at once with status "sending"; "sent" or "failed" arrives later as a message event. */
+  /**
+   * Sends at once and returns the message as the attempt left it ("sent", or "failed" with the
+   * engine sending it again later); a later change arrives as a message event.
+   */
   sendText(conversationId: string, text: string, markdown: boolean): Promise<MessageView>;
   retryMessage(messageId: string): Promise<void>;
   markRead(conversationId: string): Promise<void>;
@@ -89,14 +94,14 @@ export const ErrorCode = {
   signatureMismatch: "identity.signature_mismatch",
   /** Produced by the UI itself when the bridge returns something that is not a coded error. */
   unknown: "ui.unknown",
-} as const;
+} as const satisfies Record<string, Code>;
 
 /** A failed engine call: `code` is stable and is what the UI branches on; `message` is for people. */
 export class EngineError extends Error {
-  readonly code: string;
+  readonly code: Code;
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, retryable = false) {
+  constructor(code: Code, message: string, retryable = false) {
     super(message);
     this.name = "EngineError";
     this.code = code;
@@ -110,7 +115,8 @@ export class EngineError extends Error {
       const record = raw as Record<string, unknown>;
       if (typeof record.code === "string") {
         const message = typeof record.message === "string" ? record.message : record.code;
-        return new EngineError(record.code, message, record.retryable === true);
+        // The shell fails commands only with the generated codes (CommandError.code).
+        return new EngineError(record.code as Code, message, record.retryable === true);
       }
       if (raw instanceof Error) return new EngineError(ErrorCode.unknown, raw.message);
     }

@@ -1,5 +1,7 @@
 // Generated from the Rust types in src-tauri/src/dto.rs by `cargo test -p arx-messenger bindings` (ARX_UPDATE_BINDINGS=1 rewrites it). Do not edit.
 
+export type Code = "identity.malformed" | "identity.inbox_id_mismatch" | "identity.inbox_exists" | "identity.inbox_not_found" | "identity.signature_invalid" | "identity.signature_replayed" | "identity.unauthorized" | "identity.not_member" | "identity.already_member" | "identity.too_many_installations" | "identity.too_many_wallets" | "identity.too_many_actions" | "identity.smart_wallet_unsupported" | "identity.chain_unavailable" | "topic.unknown_kind" | "topic.invalid_id" | "envelope.hash_mismatch" | "envelope.signature_invalid" | "envelope.malformed" | "publish.empty_batch" | "publish.batch_too_large" | "envelope.too_large" | "envelope.payload_topic_mismatch" | "mls.invalid_message" | "mls.group_id_mismatch" | "key_package.invalid" | "key_package.installation_not_associated" | "identity.address_in_use" | "request.invalid" | "rate.limited" | "subscribe.lagged" | "node.shutting_down" | "store.conflict" | "store.unavailable" | "core.data_dir" | "core.database" | "core.database_corrupt" | "core.state_conflict" | "core.not_registered" | "core.intent_failed" | "network.unreachable" | "network.invalid_answer" | "network.unknown_refusal" | "wallet.signing_failed" | "identity.signature_mismatch" | "identity.not_on_arx" | "mls.storage" | "mls.operation_failed" | "mls.undecodable" | "mls.welcome_rejected" | "mls.invalid_credential" | "group.leaf_not_associated" | "group.commit_refused" | "group.invalid_settings" | "group.not_permitted" | "group.not_a_member" | "group.commit_in_flight" | "group.gave_up" | "group.key_package_unusable" | "dm.converging" | "dm.peer_unreachable" | "input.invalid" | "app.internal" | "app.starting" | "app.settings" | "app.local_node" | "app.key_store" | "app.external_wallet" | "app.already_signed_in" | "app.open_link" | "app.ready_file" | "ui.unknown";
+
 export type ConversationKind = "dm" | "group";
 
 export type DeliveryStatus = "sending" | "sent" | "failed";
@@ -34,7 +36,7 @@ title: string, peerAddress: string | null, lastMessage: MessageView | null, last
 
 export type MemberView = { inboxId: string, address: string, role: Role, isMe: boolean, };
 
-export type AddFailure = { member: string, code: string, message: string, };
+export type AddFailure = { member: string, code: Code, message: string, };
 
 export type MessagePage = { 
 /**
@@ -50,4 +52,4 @@ export type AddMembersResult = { failures: Array<AddFailure>, };
 
 export type EngineEvent = { "kind": "message", message: MessageView, } | { "kind": "conversation", conversation: ConversationView, } | { "kind": "conversationRemoved", conversationId: string, } | { "kind": "connection", state: ConnectionState, detail: string | null, } | { "kind": "openConversation", conversationId: string, };
 
-export type CommandError = { code: string, message: string, retryable: boolean, };
+export type CommandError = { code: Code, message: string, retryable: boolean, };

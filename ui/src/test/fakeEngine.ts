@@ -106,7 +106,7 @@ export class FakeEngine implements EngineApi {
   private requireConversation(id: string): ConversationView {
     const conversation = this.conversations.get(id);
     if (conversation === undefined) {
-      throw new EngineError("conversation.not_found", `no conversation ${id}`);
+      throw new EngineError("input.invalid", `no conversation ${id}`);
     }
     return conversation;
   }

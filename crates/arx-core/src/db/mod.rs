@@ -26,26 +26,66 @@
 
 use std::{
     collections::HashMap,
-    str::FromStr,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
     },
-    time::Duration,
 };
 
 use openmls::prelude::MlsGroup;
-use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
+use sqlx::{sqlite::SqlitePoolOptions, SqlitePool};
+
+use crate::{
+    error::CoreError,
+    mls::{load_group, MlsProvider},
 };
 
-use crate::{conversations::load_group, error::CoreError, mls::MlsProvider};
+pub(crate) mod conversations;
+pub(crate) mod cursors;
+pub(crate) mod installation;
+pub(crate) mod intents;
+pub(crate) mod messages;
+pub(crate) mod own_payloads;
+#[cfg(test)]
+mod transitions;
 
-/// Pages the WAL may reach before a commit checkpoints it itself (about 32 MiB).
-const AUTOCHECKPOINT_PAGES: &str = "8000";
-/// After a write, how long the checkpointer lets further writes gather before it runs.
-const CHECKPOINT_DELAY: Duration = Duration::from_millis(250);
+pub use conversations::{ConversationKind, ConversationState};
+pub use intents::IntentState;
+pub use messages::Delivery;
+
+/// Whether a guarded state change was made. A change is refused, changing nothing, when the row
+/// is not in a state that change starts from (or is gone).
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transition {
+    Made,
+    Refused,
+}
+
+impl Transition {
+    fn of(rows_affected: u64) -> Self {
+        if rows_affected > 0 {
+            Self::Made
+        } else {
+            Self::Refused
+        }
+    }
+
+    /// Whether the change was made.
+    #[cfg(test)]
+    pub(crate) fn made(self) -> bool {
+        self == Self::Made
+    }
+
+    /// The change, which the caller's own reads say must be possible, as an error if refused.
+    pub(crate) fn required(self, what: &'static str) -> Result<(), CoreError> {
+        match self {
+            Self::Made => Ok(()),
+            Self::Refused => Err(CoreError::StateConflict(what)),
+        }
+    }
+}
+
 /// Groups kept in memory at most (a big group's tree is large; most use is in a few groups).
 const MAX_KEPT_GROUPS: usize = 32;
 
@@ -57,28 +97,17 @@ pub(crate) struct Database {
     writer: SqlitePool,
     /// How many connections the writer pool has opened: `data_version` is per connection.
     writer_connections: Arc<AtomicU64>,
-    checkpoints: Arc<tokio::sync::Notify>,
-    checkpointer: tokio::task::JoinHandle<()>,
+    /// Checkpoints the WAL shortly after writes (stops with the database).
+    checkpointer: arx_sqlite::Checkpointer,
     pub(crate) groups: GroupCache,
 }
 
-impl Drop for Database {
-    fn drop(&mut self) {
-        self.checkpointer.abort();
-    }
-}
-
 impl Database {
-    /// Opens (creating if missing) the SQLite database at `path`.
+    /// Opens (creating if missing) the SQLite database at `path` and brings its schema (the
+    /// engine's migrations and openmls_sqlx_storage's) up to date.
     pub(crate) async fn open(path: &std::path::Path) -> Result<Self, CoreError> {
         let url = format!("sqlite://{}", path.display());
-        let options = SqliteConnectOptions::from_str(&url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES)
-            .foreign_keys(true);
+        let options = arx_sqlite::connect_options(&url)?;
         // No ping before each acquire: a SQLite connection is a local file that does not go
         // stale, and the ping is one more hand-off to the connection's thread per statement
         // run on the pool.
@@ -103,13 +132,16 @@ impl Database {
             })
             .connect_with(options)
             .await?;
-        let checkpoints = Arc::new(tokio::sync::Notify::new());
-        let checkpointer = tokio::spawn(checkpoint_after_writes(read.clone(), checkpoints.clone()));
+        sqlx::migrate!("../../migrations/client").run(&read).await?;
+        {
+            let mut conn = read.acquire().await?;
+            MlsProvider::migrate(&mut conn)?;
+        }
+        let checkpointer = arx_sqlite::Checkpointer::spawn(read.clone());
         Ok(Self {
             read,
             writer,
             writer_connections,
-            checkpoints,
             checkpointer,
             groups: GroupCache::default(),
         })
@@ -122,7 +154,7 @@ impl Database {
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, CoreError> {
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        self.checkpoints.notify_one();
+        self.checkpointer.wrote();
         Ok(tx)
     }
 
@@ -143,24 +175,6 @@ impl Database {
             None => load_group(&MlsProvider::new(tx), group_id)?,
         };
         Ok((group, ticket))
-    }
-}
-
-/// Runs a passive checkpoint shortly after writes, until the pool closes.
-async fn checkpoint_after_writes(pool: SqlitePool, writes: Arc<tokio::sync::Notify>) {
-    loop {
-        writes.notified().await;
-        tokio::time::sleep(CHECKPOINT_DELAY).await;
-        if pool.is_closed() {
-            return;
-        }
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            // Harmless: the next one (or SQLite's own) copies the same pages.
-            tracing::debug!(error = %err, "background checkpoint did not run");
-        }
     }
 }
 

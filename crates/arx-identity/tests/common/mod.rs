@@ -222,7 +222,7 @@ pub async fn apply(
 pub fn assert_code<T: std::fmt::Debug>(result: Result<T, IdentityError>, code: &str) {
     match result {
         Ok(value) => panic!("expected {code}, got Ok({value:?})"),
-        Err(err) => assert_eq!(err.code(), code, "unexpected error: {err}"),
+        Err(err) => assert_eq!(err.code().as_str(), code, "unexpected error: {err}"),
     }
 }
 

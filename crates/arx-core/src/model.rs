@@ -1,0 +1,66 @@
+//! What the engine reports: conversations, messages, and what a sync or a group creation did.
+
+use arx_identity::{InboxId, InstallationKey};
+
+pub use crate::db::{ConversationKind, ConversationState, Delivery};
+
+/// A conversation as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    pub group_id: Vec<u8>,
+    pub kind: ConversationKind,
+    pub name: Option<String>,
+    /// For a DM, the other person's inbox.
+    pub dm_peer: Option<InboxId>,
+    pub last_activity_ns: i64,
+    /// Whether this installation is still in it.
+    pub state: ConversationState,
+    /// Messages from others after the last one marked read.
+    pub unread: i64,
+    /// The newest message, if any.
+    pub last_message: Option<StoredMessage>,
+}
+
+/// A stored message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub group_id: Vec<u8>,
+    pub sender_inbox: InboxId,
+    pub sender_installation: InstallationKey,
+    pub type_id: String,
+    /// The text of a text message; for other types, the fallback.
+    pub text: String,
+    /// Whether the text is markdown.
+    pub markdown: bool,
+    /// Whether `text` is the fallback of a content type this version cannot show.
+    pub is_fallback: bool,
+    pub sent_at_ns: i64,
+    pub delivery: Delivery,
+}
+
+/// Result of creating a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedGroup {
+    pub group_id: Vec<u8>,
+    /// Installations that could not be added, and why (the others were added).
+    pub failed: Vec<(InstallationKey, String)>,
+}
+
+/// What a sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    pub groups_joined: usize,
+    pub messages: usize,
+    pub commits: usize,
+    pub skipped: usize,
+}
+
+impl SyncSummary {
+    pub(crate) fn add_counts(&mut self, other: &SyncSummary) {
+        self.groups_joined += other.groups_joined;
+        self.messages += other.messages;
+        self.commits += other.commits;
+        self.skipped += other.skipped;
+    }
+}

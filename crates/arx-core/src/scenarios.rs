@@ -1,0 +1,412 @@
+//! Engine scenarios on the in-memory node: intents, races, echoes and apply, in milliseconds.
+//! (The same behaviours run against the real node in `tests/`.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::{
+    db::intents::IntentKind,
+    error::{CoreCode, CoreError, ErrorCode},
+    model::SyncSummary,
+    testing::{Tcm, TestClient},
+    ConversationState, Delivery, Role,
+};
+
+/// Opens the DM of `a` with `b`, waiting out `dm.converging` while the other side's creation
+/// wins.
+async fn dm(a: &TestClient, b: &TestClient) -> Vec<u8> {
+    for _ in 0..40 {
+        match a.client.dm(&b.inbox).await {
+            Err(CoreError::DmConverging) => {
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the DM never converged");
+}
+
+async fn state(p: &TestClient, group: &[u8]) -> ConversationState {
+    p.client.conversation(group).summary().await.unwrap().state
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_reaches_every_member_in_order() {
+    let tcm = Tcm::memory();
+    let (alice, bob, carol) = (tcm.alice().await, tcm.bob().await, tcm.carol().await);
+    let group = alice.group_with(&[&bob, &carol]).await;
+    alice.send_recv(&bob, &group, "hello").await;
+    bob.send_recv(&carol, &group, "hi").await;
+    alice.client.sync().await.unwrap();
+    assert_eq!(alice.texts(&group).await, ["hello", "hi"]);
+    assert_eq!(carol.texts(&group).await, ["hello", "hi"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_own_echo_is_applied_once() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let group = alice.group_with(&[&bob]).await;
+    let id = alice.conversation(&group).send_text("once").await.unwrap();
+    let first = alice.client.sync().await.unwrap();
+    let second = alice.client.sync().await.unwrap();
+    assert_eq!(
+        (first.messages, second.messages),
+        (0, 0),
+        "own echoes are no new messages"
+    );
+    let mine = alice.conversation(&group).messages().await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!((mine[0].id, mine[0].delivery), (id, Delivery::Sent));
+    let intent = crate::db::intents::of_message(&alice.db, &id.to_be_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        alice.intent_state(intent).await.unwrap(),
+        crate::IntentState::Committed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_commit_race_is_rebuilt_on_the_new_epoch() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let (dave, erin) = (tcm.person("dave").await, tcm.person("erin").await);
+    let group = alice.group_with(&[&bob]).await;
+    alice
+        .conversation(&group)
+        .set_role(&bob.inbox, Role::Admin)
+        .await
+        .unwrap();
+    bob.client.sync().await.unwrap();
+    let epoch = bob.conversation(&group).epoch().await.unwrap();
+
+    // Bob's add is built on this epoch and held on its way to the node while alice's add lands.
+    bob.link().hold_publishes(true);
+    let at_bob = bob.conversation(&group);
+    let at_alice = alice.conversation(&group);
+    let (to_erin, to_dave) = ([erin.inbox], [dave.inbox]);
+    let (bobs, alices) = tokio::join!(at_bob.add_members(&to_erin), async {
+        assert!(
+            bob.link().publish_held().await,
+            "bob's commit reached the node's door"
+        );
+        let added = at_alice.add_members(&to_dave).await;
+        bob.link().hold_publishes(false);
+        added
+    });
+    alices.unwrap();
+    bobs.unwrap();
+    // Creation, bob's role, alice's add, bob's add on the ended epoch, bob's add rebuilt.
+    let topic = arx_identity::Topic::group(&group).unwrap();
+    assert_eq!(
+        tcm.node().unwrap().count(&topic),
+        5,
+        "bob's first commit lost the race"
+    );
+    for p in [&alice, &bob] {
+        p.client.sync().await.unwrap();
+    }
+    for p in [&dave, &erin] {
+        p.client.sync().await.unwrap();
+    }
+    let epochs = [
+        alice.conversation(&group).epoch().await.unwrap(),
+        bob.conversation(&group).epoch().await.unwrap(),
+        dave.conversation(&group).epoch().await.unwrap(),
+        erin.conversation(&group).epoch().await.unwrap(),
+    ];
+    assert_eq!(
+        epochs,
+        [epoch + 2; 4],
+        "one epoch for everyone, two commits on"
+    );
+    assert_eq!(alice.conversation(&group).members().await.unwrap().len(), 4);
+    erin.send_recv(&dave, &group, "we both made it").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_echoed_in_an_ended_epoch_is_encrypted_again_and_read_once() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let group = alice.group_with(&[&bob]).await;
+    alice
+        .conversation(&group)
+        .set_role(&bob.inbox, Role::Admin)
+        .await
+        .unwrap();
+    bob.client.sync().await.unwrap();
+
+    bob.link().hold_publishes(true);
+    let at_bob = bob.conversation(&group);
+    let at_alice = alice.conversation(&group);
+    let (sent, renamed) = tokio::join!(at_bob.send_text("across the rename"), async {
+        assert!(bob.link().publish_held().await);
+        let renamed = at_alice.rename("Plans").await;
+        bob.link().hold_publishes(false);
+        renamed
+    });
+    renamed.unwrap();
+    sent.unwrap();
+    bob.client.sync().await.unwrap();
+    // Creation, bob's role, the rename, bob's message on the ended epoch, and again.
+    let topic = arx_identity::Topic::group(&group).unwrap();
+    assert_eq!(
+        tcm.node().unwrap().count(&topic),
+        5,
+        "the first copy was encrypted again"
+    );
+    alice.client.sync().await.unwrap();
+    assert_eq!(alice.texts(&group).await, ["across the rename"]);
+    assert_eq!(bob.texts(&group).await, ["across the rename"]);
+    let at_bob = bob.conversation(&group).messages().await.unwrap();
+    assert_eq!(at_bob[0].delivery, Delivery::Sent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dm_created_by_both_sides_at_once_converges_on_one_conversation() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let (a, b) = tokio::join!(dm(&alice, &bob), dm(&bob, &alice));
+    assert_eq!(a, b);
+    alice.send_recv(&bob, &a, "from alice").await;
+    bob.send_recv(&alice, &a, "from bob").await;
+    let convs = alice.conversations().await.unwrap();
+    assert_eq!(convs.len(), 1, "one DM, not two");
+    assert_eq!(convs[0].dm_peer, Some(bob.inbox));
+    assert_eq!(dm(&alice, &bob).await, a, "asked again, the same DM");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queued_messages_leave_in_order_after_reconnecting() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let group = alice.group_with(&[&bob]).await;
+    alice.link().set_offline(true);
+    let at_alice = alice.conversation(&group);
+    for text in ["one", "two", "three"] {
+        at_alice.queue_text(text, false).await.unwrap();
+    }
+    let offline = at_alice.send_queued().await.unwrap_err();
+    assert!(offline.retryable(), "{offline}");
+    let stuck = at_alice.messages().await.unwrap();
+    assert!(stuck.iter().all(|m| m.delivery != Delivery::Sent));
+
+    alice.link().set_offline(false);
+    at_alice.send_queued().await.unwrap();
+    assert!(at_alice
+        .messages()
+        .await
+        .unwrap()
+        .iter()
+        .all(|m| m.delivery == Delivery::Sent));
+    bob.client.sync().await.unwrap();
+    assert_eq!(bob.texts(&group).await, ["one", "two", "three"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_member_is_refused_from_sending_and_reads_nothing_after() {
+    let tcm = Tcm::memory();
+    let (alice, bob, carol) = (tcm.alice().await, tcm.bob().await, tcm.carol().await);
+    let group = alice.group_with(&[&bob, &carol]).await;
+    alice
+        .conversation(&group)
+        .remove_members(&[bob.inbox])
+        .await
+        .unwrap();
+    bob.client.sync().await.unwrap();
+    assert_eq!(state(&bob, &group).await, ConversationState::Removed);
+    let refused = bob
+        .conversation(&group)
+        .send_text("still here?")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Core(CoreCode::NotAMember));
+    alice.send_recv(&carol, &group, "after bob").await;
+    bob.client.sync().await.unwrap();
+    assert!(!bob.texts(&group).await.contains(&"after bob".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_who_is_not_an_admin_may_not_add_or_rename() {
+    let tcm = Tcm::memory();
+    let (alice, bob, carol) = (tcm.alice().await, tcm.bob().await, tcm.carol().await);
+    let group = alice.group_with(&[&bob]).await;
+    let at_bob = bob.conversation(&group);
+    let add = at_bob.add_members(&[carol.inbox]).await.unwrap_err();
+    let rename = at_bob.rename("mine now").await.unwrap_err();
+    for refused in [add, rename] {
+        assert_eq!(refused.code(), ErrorCode::Core(CoreCode::NotPermitted));
+    }
+    assert_eq!(alice.conversation(&group).members().await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leaving_is_left_once_an_admin_commits_it() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let group = alice.group_with(&[&bob]).await;
+    bob.conversation(&group).leave().await.unwrap();
+    assert_eq!(state(&bob, &group).await, ConversationState::Leaving);
+    let again = bob.conversation(&group).leave().await.unwrap_err();
+    assert_eq!(
+        again.code(),
+        ErrorCode::Core(CoreCode::NotAMember),
+        "leaving is not active"
+    );
+    alice.client.sync().await.unwrap();
+    alice.client.sync().await.unwrap();
+    bob.client.sync().await.unwrap();
+    assert_eq!(state(&bob, &group).await, ConversationState::Left);
+    assert_eq!(alice.conversation(&group).members().await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retrying_a_message_that_was_sent_changes_nothing() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let group = alice.group_with(&[&bob]).await;
+    let id = alice.conversation(&group).send_text("sent").await.unwrap();
+    alice.retry_message(id).await.unwrap();
+    bob.client.sync().await.unwrap();
+    assert_eq!(bob.texts(&group).await, ["sent"], "delivered once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_message_is_sent_again_by_retry() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let group = alice.group_with(&[&bob]).await;
+    alice.link().set_offline(true);
+    let failed = alice
+        .conversation(&group)
+        .send_text("later")
+        .await
+        .unwrap_err();
+    assert!(failed.retryable());
+    let id = alice.conversation(&group).messages().await.unwrap()[0].id;
+    assert_eq!(alice.message(id).await.unwrap().delivery, Delivery::Failed);
+    alice.link().set_offline(false);
+    alice.retry_message(id).await.unwrap();
+    assert_eq!(alice.message(id).await.unwrap().delivery, Delivery::Sent);
+    bob.client.sync().await.unwrap();
+    assert_eq!(bob.texts(&group).await, ["later"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_sync_applies_nothing_and_a_welcome_joins_once() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let created = alice
+        .create_group(Some("once"), &[bob.inbox])
+        .await
+        .unwrap();
+    let first = bob.client.sync().await.unwrap();
+    assert_eq!(first.groups_joined, 1);
+    let second = bob.client.sync().await.unwrap();
+    assert_eq!(second, SyncSummary::default());
+    let listed = bob.conversation(&created.group_id).summary().await.unwrap();
+    assert_eq!(listed.name.as_deref(), Some("once"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_engine_resumes_from_its_cursors() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let group = alice.group_with(&[&bob]).await;
+    alice.send_recv(&bob, &group, "before").await;
+    let dir = bob.dir.path().to_owned();
+    drop(bob.client);
+    alice
+        .conversation(&group)
+        .send_text("while away")
+        .await
+        .unwrap();
+    let again = tcm.open(&dir).await;
+    let summary = again.sync().await.unwrap();
+    assert_eq!(summary.messages, 1, "only what came while it was away");
+    let texts: Vec<String> = again
+        .conversation(&group)
+        .messages()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["before", "while away"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unread_counts_messages_from_others_until_marked_read() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let group = alice.group_with(&[&bob]).await;
+    for text in ["a", "b"] {
+        alice.send_recv(&bob, &group, text).await;
+    }
+    bob.conversation(&group).send_text("mine").await.unwrap();
+    assert_eq!(bob.conversation(&group).summary().await.unwrap().unread, 2);
+    bob.conversation(&group).mark_read().await.unwrap();
+    assert_eq!(bob.conversation(&group).summary().await.unwrap().unread, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_of_messages_go_back_in_time_without_gaps() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let group = alice.group_with(&[&bob]).await;
+    let at_alice = alice.conversation(&group);
+    for i in 0..5 {
+        at_alice.send_text(&format!("m{i}")).await.unwrap();
+    }
+    let (newest, more) = at_alice.messages_page(None, 2).await.unwrap();
+    assert!(more);
+    let (older, _) = at_alice.messages_page(Some(newest[0].id), 3).await.unwrap();
+    let texts: Vec<&str> = older
+        .iter()
+        .chain(&newest)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(texts, ["m0", "m1", "m2", "m3", "m4"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_device_of_an_inbox_is_added_with_it_and_reads_the_group() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let bob_laptop = tcm.second_device(&bob).await;
+    assert_eq!(bob_laptop.inbox, bob.inbox);
+    let group = alice.group_with(&[&bob, &bob_laptop]).await;
+    assert_eq!(alice.conversation(&group).members().await.unwrap().len(), 3);
+    alice.send_recv(&bob_laptop, &group, "both of you").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unregistered_installation_is_told_to_register() {
+    let tcm = Tcm::memory();
+    let dir = tempfile::tempdir().unwrap();
+    let client = tcm.open(dir.path()).await;
+    let refused = client.sync().await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Core(CoreCode::NotRegistered));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_intent_keeps_its_code() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let group = alice.group_with(&[&bob]).await;
+    let mut tx = alice.write_tx().await.unwrap();
+    let id = crate::intents::insert_intent(&mut tx, &group, IntentKind::Rename, b"x")
+        .await
+        .unwrap();
+    crate::intents::fail_intent(&mut tx, id, CoreCode::GaveUp.into(), "gave up")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        alice.intent_state(id).await.unwrap(),
+        crate::IntentState::Failed {
+            code: CoreCode::GaveUp.into(),
+            message: "gave up".into()
+        }
+    );
+}

@@ -1,0 +1,177 @@
+//! Welcomes: joining the groups this installation was added to.
+
+use arx_identity::{verify_originator_envelope, InboxId, InstallationKey, Topic, TopicKind};
+use arx_proto::{client_envelope::Payload, Cursor, OriginatorEnvelope, QueryRequest, TopicCursor};
+use openmls::prelude::{
+    tls_codec::Deserialize as _, MlsMessageBodyIn, MlsMessageIn, StagedWelcome,
+};
+use sha2::{Digest as _, Sha256};
+
+use super::decode_payload;
+use crate::{
+    client::{now_ns, Client},
+    db::{
+        self,
+        conversations::{ConversationKind, NewConversation},
+    },
+    dm::dm_group_id,
+    error::CoreError,
+    metadata::GroupMetadata,
+    mls::{credential_inbox, join_config, mls_op, MlsProvider},
+    model::SyncSummary,
+    transport::NodeIdentity,
+};
+
+impl Client {
+    /// Reads this installation's welcome topic and joins each group it names; publishes a
+    /// fresh key package when a welcome used the last one.
+    pub(super) async fn sync_welcomes(
+        &self,
+        node: &NodeIdentity,
+        summary: &mut SyncSummary,
+    ) -> Result<(), CoreError> {
+        let welcomes = Topic::welcomes(&self.installation_key());
+        let mut joined = 0;
+        loop {
+            let (page, more) = self.next_page(&welcomes).await?;
+            for env in &page {
+                verify_originator_envelope(env, &node.public_key)?;
+                match self.join_from_welcome(node, env, &welcomes).await {
+                    Ok(true) => joined += 1,
+                    Ok(false) => summary.skipped += 1,
+                    Err(err) => {
+                        tracing::warn!(code = %err.code(), "welcome refused: {err}");
+                        summary.skipped += 1;
+                        self.advance(&welcomes, env).await?;
+                    }
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+        summary.groups_joined += joined;
+        if joined > 0 {
+            // A welcome used this installation's key package: publish a fresh one.
+            self.rotate_key_package().await?;
+        }
+        Ok(())
+    }
+
+    /// Moves the cursor of `topic` past `env` in a transaction of its own.
+    async fn advance(&self, topic: &Topic, env: &OriginatorEnvelope) -> Result<(), CoreError> {
+        let mut tx = self.write_tx().await?;
+        db::cursors::advance(&mut *tx, topic, env.originator_id, env.sequence_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The welcome a pointer names: the first envelope on the shared welcome topic whose bytes
+    /// hash to the pointer's id (anything else there is ignored).
+    async fn shared_welcome(&self, node: &NodeIdentity, id: &[u8]) -> Result<Vec<u8>, CoreError> {
+        let topic = Topic::new(TopicKind::Welcomes, id.to_vec())?;
+        let page = self
+            .transport
+            .query(QueryRequest {
+                topics: vec![TopicCursor {
+                    topic: Some(topic.to_proto()),
+                    cursor: Some(Cursor::default()),
+                }],
+                limit: 0,
+            })
+            .await?;
+        for env in &page.envelopes {
+            verify_originator_envelope(env, &node.public_key)?;
+            if let Ok(Payload::Welcome(w)) = decode_payload(env) {
+                if <[u8; 32]>::from(Sha256::digest(&w.mls_message)) == id {
+                    return Ok(w.mls_message);
+                }
+            }
+        }
+        Err(CoreError::NodeInvalid(
+            "a welcome pointer names a welcome the node does not have".into(),
+        ))
+    }
+
+    /// Joins the group a welcome is for; false when it was already joined.
+    async fn join_from_welcome(
+        &self,
+        node: &NodeIdentity,
+        env: &OriginatorEnvelope,
+        topic: &Topic,
+    ) -> Result<bool, CoreError> {
+        let Payload::Welcome(welcome) = decode_payload(env)? else {
+            return Err(CoreError::NodeInvalid(
+                "welcome topic holds something else".into(),
+            ));
+        };
+        let bytes = if welcome.mls_message.is_empty() {
+            self.shared_welcome(node, &welcome.shared_welcome).await?
+        } else {
+            welcome.mls_message
+        };
+        let message = MlsMessageIn::tls_deserialize_exact(bytes.as_slice())
+            .map_err(|e| CoreError::MlsUndecodable(e.to_string()))?;
+        let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
+            return Err(CoreError::MlsUndecodable("not a welcome".into()));
+        };
+        let mut tx = self.write_tx().await?;
+        let staged = {
+            let provider = MlsProvider::new(&mut tx);
+            StagedWelcome::new_from_welcome(&provider, &join_config(), welcome, None)
+                .map_err(|e| CoreError::WelcomeRejected(e.to_string()))?
+        };
+        let group_id = staged.group_context().group_id().as_slice().to_vec();
+        let name = GroupMetadata::from_extensions(staged.group_context().extensions())?.name;
+        if db::conversations::exists(&mut *tx, &group_id).await? {
+            drop(tx);
+            self.advance(topic, env).await?;
+            return Ok(false);
+        }
+        let leaves = staged
+            .members()
+            .map(|m| {
+                Ok((
+                    credential_inbox(&m.credential)?,
+                    InstallationKey::from_slice(&m.signature_key)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, CoreError>>()?;
+        self.check_leaves(node, &leaves).await?;
+        // A DM: exactly two inboxes and the group id both derive from them.
+        let me = self.inbox().await?;
+        let mut inboxes: Vec<InboxId> = leaves.iter().map(|(i, _)| *i).collect();
+        inboxes.sort();
+        inboxes.dedup();
+        let dm_peer = match inboxes.as_slice() {
+            [a, b] if dm_group_id(a, b) == group_id => Some(if *a == me { *b } else { *a }),
+            _ => None,
+        };
+        // A group joined again (after a removal) is a new state under the same id.
+        self.store.groups.forget(&group_id);
+        let epoch = {
+            let provider = MlsProvider::new(&mut tx);
+            staged
+                .into_group(&provider)
+                .map_err(|e| CoreError::WelcomeRejected(e.to_string()))?
+                .epoch()
+                .as_u64()
+        };
+        let new = NewConversation {
+            group_id: &group_id,
+            kind: match dm_peer {
+                Some(_) => ConversationKind::Dm,
+                None => ConversationKind::Group,
+            },
+            name: name.as_deref().filter(|_| dm_peer.is_none()),
+            dm_peer: dm_peer.as_ref(),
+            created_at_ns: now_ns(),
+            joined_epoch: i64::try_from(epoch).map_err(mls_op)?,
+        };
+        db::conversations::insert(&mut tx, &new).await?;
+        db::cursors::advance(&mut *tx, topic, env.originator_id, env.sequence_id).await?;
+        tx.commit().await?;
+        self.conversations_changed.send_modify(|n| *n += 1);
+        Ok(true)
+    }
+}
