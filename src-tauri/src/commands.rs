@@ -14,6 +14,7 @@ use crate::{
         Role, WalletKind,
     },
     error::{AppCode, CommandError, CommandResult},
+    views,
 };
 
 type AppState<'a> = State<'a, Arc<App>>;
@@ -134,14 +135,11 @@ pub async fn complete_external_signin(
 #[tauri::command]
 pub async fn list_conversations(app: AppState<'_>) -> CommandResult<Vec<ConversationView>> {
     let client = app.client().await?;
-    let mut views = Vec::new();
-    for c in client.conversations().await? {
-        if c.state.is_out() {
-            continue;
-        }
-        views.push(app.conversation_view(&client, c).await?);
-    }
-    Ok(views)
+    let overviews = client.overviews().await?;
+    Ok(overviews
+        .into_iter()
+        .map(views::conversation_view)
+        .collect())
 }
 
 #[tauri::command]
@@ -149,9 +147,7 @@ pub async fn open_dm(app: AppState<'_>, peer: String) -> CommandResult<Conversat
     let client = app.client().await?;
     let inbox = app.resolve(&client, &peer).await?;
     let group = client.dm(&inbox).await?;
-    let view = app
-        .conversation_view(&client, client.conversation(&group).summary().await?)
-        .await?;
+    let view = views::conversation_view(client.conversation(&group).overview().await?);
     app.emit(EngineEvent::Conversation {
         conversation: view.clone(),
     });
@@ -173,12 +169,8 @@ pub async fn create_group(
     let created = client
         .create_group((!name.is_empty()).then_some(name), &inboxes)
         .await?;
-    let conversation = app
-        .conversation_view(
-            &client,
-            client.conversation(&created.group_id).summary().await?,
-        )
-        .await?;
+    let conversation =
+        views::conversation_view(client.conversation(&created.group_id).overview().await?);
     app.emit(EngineEvent::Conversation {
         conversation: conversation.clone(),
     });
@@ -240,30 +232,20 @@ pub async fn group_members(
 ) -> CommandResult<Vec<MemberView>> {
     let client = app.client().await?;
     let group = group_id(&conversation_id)?;
-    let me = client.registration().await?.map(|r| r.inbox_id);
-    let settings = client.conversation(&group).settings().await?;
-    let mut inboxes: Vec<_> = client
-        .conversation(&group)
-        .members()
-        .await?
+    let members = client.conversation(&group).member_overviews().await?;
+    Ok(members
         .into_iter()
-        .map(|(i, _)| i)
-        .collect();
-    inboxes.dedup();
-    let mut out = Vec::with_capacity(inboxes.len());
-    for inbox in inboxes {
-        out.push(MemberView {
-            address: app.address_of(&client, &inbox).await,
-            inbox_id: inbox.to_string(),
-            role: match settings.role(&inbox) {
-                arx_core::Role::SuperAdmin => Role::SuperAdmin,
-                arx_core::Role::Admin => Role::Admin,
-                arx_core::Role::Member => Role::Member,
+        .map(|m| MemberView {
+            address: match m.address {
+                Some(address) => address.to_checksum(None),
+                None => m.inbox.to_string(),
             },
-            is_me: Some(inbox) == me,
-        });
-    }
-    Ok(out)
+            inbox_id: m.inbox.to_string(),
+            label: m.label,
+            role: Role::from(m.role),
+            is_me: m.is_me,
+        })
+        .collect())
 }
 
 #[tauri::command]
@@ -291,12 +273,9 @@ pub async fn list_messages(
     let before = before_id.as_deref().map(message_id).transpose()?;
     let (page, has_more) = client
         .conversation(&group)
-        .messages_page(before, limit)
+        .message_overviews(before, limit)
         .await?;
-    let mut messages = Vec::with_capacity(page.len());
-    for m in &page {
-        messages.push(app.message_view(&client, m).await?);
-    }
+    let messages = page.into_iter().map(views::message_view).collect();
     Ok(MessagePage { messages, has_more })
 }
 
@@ -316,7 +295,9 @@ pub async fn send_text(
         tracing::info!(code = %err.code(), "message not sent yet: {err}");
     }
     app.emit_conversation(&client, &group).await;
-    app.message_view(&client, &sent.message).await
+    Ok(views::message_view(
+        client.message_overview(sent.message).await?,
+    ))
 }
 
 #[tauri::command]
@@ -325,8 +306,10 @@ pub async fn retry_message(app: AppState<'_>, message_id: String) -> CommandResu
     let id = self::message_id(&message_id)?;
     let result = client.retry_message(id).await;
     if let Ok(m) = client.message(id).await {
-        if let Ok(message) = app.message_view(&client, &m).await {
-            app.emit(EngineEvent::Message { message });
+        if let Ok(m) = client.message_overview(m).await {
+            app.emit(EngineEvent::Message {
+                message: views::message_view(m),
+            });
         }
     }
     Ok(result?)

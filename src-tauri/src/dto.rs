@@ -29,6 +29,16 @@ pub enum Role {
     Member,
 }
 
+impl From<arx_core::Role> for Role {
+    fn from(role: arx_core::Role) -> Self {
+        match role {
+            arx_core::Role::SuperAdmin => Self::SuperAdmin,
+            arx_core::Role::Admin => Self::Admin,
+            arx_core::Role::Member => Self::Member,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum WalletKind {
@@ -96,7 +106,8 @@ pub struct MessageView {
 pub struct ConversationView {
     pub id: String,
     pub kind: ConversationKind,
-    /// The group name, or the peer's address for a DM.
+    /// What to call it (made by the engine): the group's name, its first members' short
+    /// addresses, or the other person's short address for a DM.
     pub title: String,
     pub peer_address: Option<String>,
     pub last_message: Option<MessageView>,
@@ -112,6 +123,8 @@ pub struct ConversationView {
 pub struct MemberView {
     pub inbox_id: String,
     pub address: String,
+    /// How the member is shown: the short wallet address (made by the engine).
+    pub label: String,
     pub role: Role,
     pub is_me: bool,
 }

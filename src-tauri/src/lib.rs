@@ -5,13 +5,16 @@
 //! computer), `--node URL` / `ARX_NODE_URL` (use this node), `ARX_DATA_DIR` (data root instead
 //! of the OS app data directory), `ARX_LOCAL_NODE_PORT` (the local node's port, 7447).
 
+mod account;
 mod app;
 mod commands;
 mod desktop;
 pub mod dto;
 mod error;
+mod events;
 mod keystore;
 mod signin;
+mod views;
 
 use std::{fs::File, path::PathBuf, sync::Arc};
 

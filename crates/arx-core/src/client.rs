@@ -58,6 +58,8 @@ pub struct Client {
     pub(crate) conversations_changed: tokio::sync::watch::Sender<u64>,
     /// Own messages whose delivery changed since the live stream last reported them.
     delivery_changed: std::sync::Mutex<Vec<i64>>,
+    /// Wallet addresses of inboxes, for labels.
+    pub(crate) addresses: crate::view::Addresses,
 }
 
 pub(crate) fn now_ns() -> i64 {
@@ -100,6 +102,7 @@ impl Client {
             group_locks: std::sync::Mutex::default(),
             conversations_changed: tokio::sync::watch::Sender::new(0),
             delivery_changed: std::sync::Mutex::default(),
+            addresses: crate::view::Addresses::default(),
         })
     }
 

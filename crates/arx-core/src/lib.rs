@@ -20,6 +20,7 @@ mod sync;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod transport;
+pub mod view;
 pub mod wallet;
 
 pub use client::{Client, Registration};
@@ -31,4 +32,5 @@ pub use model::{Conversation, CreatedGroup, StoredMessage, SyncSummary};
 pub use send::Outgoing;
 pub use stream::StreamEvent;
 pub use transport::{GrpcTransport, NodeIdentity, Transport};
+pub use view::{short_address, MemberOverview, MessageOverview, Overview};
 pub use wallet::{verify_wallet_signature, LocalWalletSigner, WalletSigner};

@@ -13,7 +13,7 @@ function setup() {
   const now = Date.now();
   const dm = makeConversation({
     id: "dm-alice",
-    title: ALICE,
+    title: "0xa11c…0001",
     peerAddress: ALICE,
     lastActivityMs: now - 60_000,
     unreadCount: 2,
@@ -35,7 +35,7 @@ function setup() {
   });
   const old = makeConversation({
     id: "dm-bob",
-    title: BOB,
+    title: "0xb0b0…0002",
     peerAddress: BOB,
     lastActivityMs: now - 86_400_000 * 3,
     unreadCount: 3,
@@ -54,7 +54,7 @@ function itemIds(): string[] {
 }
 
 describe("conversation list", () => {
-  it("orders conversations by last activity and shortens addresses", async () => {
+  it("orders conversations by last activity under the engine's titles", async () => {
     setup();
     await waitFor(() => expect(itemIds()).toEqual(["group-hikers", "dm-alice", "dm-bob"]));
     const items = screen.getAllByTestId("conversation-item");

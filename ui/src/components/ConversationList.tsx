@@ -1,6 +1,6 @@
 import { type KeyboardEvent, useEffect, useRef, useState } from "react";
 import type { ConversationView } from "../engine/api";
-import { conversationTitle, previewText, relativeTime } from "../lib/format";
+import { previewText, relativeTime } from "../lib/format";
 import { filterConversations } from "../state/conversations";
 import { Avatar } from "./Avatar";
 import { StatusIcon } from "./MessageList";
@@ -104,7 +104,7 @@ export function ConversationList({
         onKeyDown={onKeyDown}
       >
         {shown.map((conversation) => {
-          const title = conversationTitle(conversation);
+          const title = conversation.title;
           const active = conversation.id === activeId;
           const unread = conversation.unreadCount;
           const last = conversation.lastMessage;

@@ -1,7 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { type ConversationView, EngineError } from "../engine/api";
 import { useEngine } from "../engine/context";
-import { conversationTitle } from "../lib/format";
 import { useMessages } from "../state/useMessages";
 import { Avatar } from "./Avatar";
 import { Composer } from "./Composer";
@@ -29,7 +28,7 @@ export function ConversationPane({
   const engine = useEngine();
   const { messages, hasMore, loading, loadingOlder, error, loadOlder, upsert, reload } =
     useMessages(conversation.id);
-  const title = conversationTitle(conversation);
+  const title = conversation.title;
   const isGroup = conversation.kind === "group";
 
   // Read on open, and again whenever something new arrives while it is open and on screen

@@ -6,7 +6,7 @@ import {
   type MemberView,
 } from "../engine/api";
 import { useEngine } from "../engine/context";
-import { roleLabel, shortAddress } from "../lib/format";
+import { roleLabel, shortId } from "../lib/format";
 import { useEngineAction } from "../lib/useEngineAction";
 import { parseMemberList, peerIdProblem } from "../lib/validate";
 import { Avatar } from "./Avatar";
@@ -205,7 +205,7 @@ function MemberRow({
   const engine = useEngine();
   // The row goes away once the list reloads, so it stays busy until then.
   const { busy, problem, run } = useEngineAction({ staysBusy: true });
-  const name = shortAddress(member.address);
+  const name = member.label;
   const remove = () =>
     run(async () => {
       await engine.removeMembers(conversationId, [member.inboxId]);
@@ -298,7 +298,7 @@ function AddMembersForm({
         <ul className="failure-list" aria-label="Members not added">
           {failures.map((failure) => (
             <li key={failure.member}>
-              <code title={failure.member}>{shortAddress(failure.member)}</code>
+              <code title={failure.member}>{shortId(failure.member)}</code>
               <span>{describePeerError(failure)}</span>
             </li>
           ))}

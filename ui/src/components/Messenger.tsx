@@ -6,7 +6,6 @@ import {
   type NetworkSetting,
 } from "../engine/api";
 import { useEngine, useEngineEvents } from "../engine/context";
-import { conversationTitle } from "../lib/format";
 import { conversationsReducer, sortConversations, totalUnread } from "../state/conversations";
 import { type Connection, ConnectionPill } from "./ConnectionStatus";
 import { ConversationList } from "./ConversationList";
@@ -79,7 +78,7 @@ export function Messenger({ info, onNetworkChanged, onReady }: MessengerProps) {
           setInfoOpen(false);
           setNotice(
             gone !== undefined
-              ? `You are no longer in “${conversationTitle(gone)}”.`
+              ? `You are no longer in “${gone.title}”.`
               : "That conversation is no longer available.",
           );
         }
@@ -239,7 +238,7 @@ export function Messenger({ info, onNetworkChanged, onReady }: MessengerProps) {
             dispatch({ type: "removed", conversationId: id });
             setInfoOpen(false);
             setActiveId(null);
-            setNotice(`You left “${conversationTitle(active)}”.`);
+            setNotice(`You left “${active.title}”.`);
           }}
         />
       ) : null}

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { type AddFailure, type ConversationView, ErrorCode } from "../engine/api";
 import { useEngine } from "../engine/context";
-import { shortAddress } from "../lib/format";
+import { shortId } from "../lib/format";
 import { useEngineAction } from "../lib/useEngineAction";
 import { parseMemberList, peerIdProblem } from "../lib/validate";
 import { Dialog } from "./Dialog";
@@ -41,7 +41,7 @@ export function NewConversationDialog({ onClose, onOpened }: NewConversationDial
         <ul className="failure-list">
           {failures.list.map((failure) => (
             <li key={failure.member}>
-              <code title={failure.member}>{shortAddress(failure.member)}</code>
+              <code title={failure.member}>{shortId(failure.member)}</code>
               <span>{describePeerError(failure)}</span>
             </li>
           ))}

@@ -85,13 +85,21 @@ describe("group info panel", () => {
       {
         inboxId: "a".repeat(64),
         address: "0x1111111111111111111111111111111111111111",
+        label: "0x1111…1111",
         role: myRole,
         isMe: true,
       },
-      { inboxId: "b".repeat(64), address: PEER, role: "member", isMe: false },
+      {
+        inboxId: "b".repeat(64),
+        address: PEER,
+        label: `${PEER.slice(0, 6)}…${PEER.slice(-4)}`,
+        role: "member",
+        isMe: false,
+      },
       {
         inboxId: "d".repeat(64),
         address: "0x3333333333333333333333333333333333333333",
+        label: "0x3333…3333",
         role: "super_admin",
         isMe: false,
       },

@@ -30,11 +30,16 @@ isFallback: boolean, };
 
 export type ConversationView = { id: string, kind: ConversationKind, 
 /**
- * The group name, or the peer's address for a DM.
+ * What to call it (made by the engine): the group's name, its first members' short
+ * addresses, or the other person's short address for a DM.
  */
 title: string, peerAddress: string | null, lastMessage: MessageView | null, lastActivityMs: number, unreadCount: number, myRole: Role, memberCount: number, };
 
-export type MemberView = { inboxId: string, address: string, role: Role, isMe: boolean, };
+export type MemberView = { inboxId: string, address: string, 
+/**
+ * How the member is shown: the short wallet address (made by the engine).
+ */
+label: string, role: Role, isMe: boolean, };
 
 export type AddFailure = { member: string, code: Code, message: string, };
 

@@ -1,24 +1,6 @@
-/** `0x1234…abcd` for a 0x address; other strings are returned as they are. */
-export function shortAddress(value: string): string {
-  if (/^0x[0-9a-fA-F]{40}$/.test(value)) return `${value.slice(0, 6)}…${value.slice(-4)}`;
-  return value;
-}
-
 /** A shortened inbox id or other long hex id: `955b45af…8ef0`. */
 export function shortId(value: string): string {
   return value.length > 16 ? `${value.slice(0, 8)}…${value.slice(-4)}` : value;
-}
-
-/** What to call a conversation in lists and headers. */
-export function conversationTitle(conversation: {
-  kind: "dm" | "group";
-  title: string;
-  peerAddress: string | null;
-}): string {
-  if (conversation.kind === "dm")
-    return shortAddress(conversation.peerAddress ?? conversation.title);
-  const name = conversation.title.trim();
-  return name.length > 0 ? name : "Unnamed group";
 }
 
 function startOfDay(ms: number): number {

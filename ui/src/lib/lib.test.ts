@@ -1,23 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { conversationsReducer, upsertMessage } from "../state/conversations";
 import { makeConversation, makeMessage } from "../test/fakeEngine";
-import { conversationTitle, dayLabel, previewText, relativeTime, shortAddress } from "./format";
+import { dayLabel, previewText, relativeTime, shortId } from "./format";
 import { nodeUrlProblem, parseMemberList, peerIdProblem, privateKeyProblem } from "./validate";
 
 describe("formatting", () => {
-  it("shortens addresses as 0x1234…abcd", () => {
-    expect(shortAddress("0x1234567890abcdef1234567890abcdef1234abcd")).toBe("0x1234…abcd");
-    expect(shortAddress("Hikers")).toBe("Hikers");
-    expect(
-      conversationTitle({
-        kind: "dm",
-        title: "x",
-        peerAddress: "0x1234567890abcdef1234567890abcdef1234abcd",
-      }),
-    ).toBe("0x1234…abcd");
-    expect(conversationTitle({ kind: "group", title: "  ", peerAddress: null })).toBe(
-      "Unnamed group",
+  it("shortens long ids (addresses are shortened by the engine)", () => {
+    expect(shortId("955b45af0000000000000000000000000000000000000000000000000000008ef0")).toBe(
+      "955b45af…8ef0",
     );
+    expect(shortId("short")).toBe("short");
   });
 
   it("labels days and relative times", () => {

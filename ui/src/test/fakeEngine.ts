@@ -51,7 +51,8 @@ export function makeConversation(overrides: Partial<ConversationView> = {}): Con
   return {
     id: `c${sequence}`,
     kind: "dm",
-    title: "0x2222222222222222222222222222222222222222",
+    // The engine names a DM by the other person's short address.
+    title: "0x2222…2222",
     peerAddress: "0x2222222222222222222222222222222222222222",
     lastMessage: null,
     lastActivityMs: Date.now(),
@@ -139,7 +140,8 @@ export class FakeEngine implements EngineApi {
   }
   async openDm(peer: string): Promise<ConversationView> {
     this.fail("openDm");
-    const conversation = makeConversation({ title: peer, peerAddress: peer });
+    const title = `${peer.slice(0, 6)}…${peer.slice(-4)}`;
+    const conversation = makeConversation({ title, peerAddress: peer });
     this.addConversation(conversation);
     return conversation;
   }

@@ -1,0 +1,148 @@
+//! The engine's live stream turned into UI events, desktop notifications and the unread badge.
+
+use std::sync::Arc;
+
+use arx_core::Client;
+use tokio::sync::mpsc;
+
+use crate::{
+    app::App,
+    dto::{ConnectionState, ConversationView, EngineEvent},
+    views,
+};
+
+impl App {
+    /// Streams new conversations, messages and the connection state to the UI.
+    pub async fn start_stream(self: &Arc<Self>) {
+        let mut guard = self.session.write().await;
+        let Some(session) = guard.as_mut() else {
+            return;
+        };
+        if session.stream.is_some() {
+            return;
+        }
+        let client = session.client.clone();
+        let app = self.clone();
+        tracing::info!("live stream starting");
+        session.stream = Some(tokio::spawn(async move {
+            let (tx, mut rx) = mpsc::channel(256);
+            let streaming = client.clone();
+            let stream = tokio::spawn(async move { streaming.stream(tx).await });
+            while let Some(event) = rx.recv().await {
+                app.forward(&client, event).await;
+            }
+            tracing::info!("live stream ended");
+            if let Ok(Err(err)) = stream.await {
+                app.emit(EngineEvent::Connection {
+                    state: ConnectionState::Offline,
+                    detail: Some(err.to_string()),
+                });
+            }
+        }));
+    }
+
+    async fn forward(&self, client: &Client, event: arx_core::StreamEvent) {
+        match event {
+            arx_core::StreamEvent::Joined(c) => {
+                match client.conversation(&c.group_id).overview().await {
+                    Ok(o) => self.emit(EngineEvent::Conversation {
+                        conversation: views::conversation_view(o),
+                    }),
+                    Err(err) => tracing::warn!("conversation view: {err}"),
+                }
+            }
+            arx_core::StreamEvent::Message(m) => {
+                let group = m.group_id.clone();
+                let message = match client.message_overview(m).await {
+                    Ok(m) => {
+                        let message = views::message_view(m);
+                        self.emit(EngineEvent::Message {
+                            message: message.clone(),
+                        });
+                        Some(message)
+                    }
+                    Err(err) => {
+                        tracing::warn!("message view: {err}");
+                        None
+                    }
+                };
+                let conversation = self.emit_conversation(client, &group).await;
+                if let Some(message) = message {
+                    let focused = crate::desktop::window_focused(&self.handle);
+                    if crate::desktop::should_notify(&message, self.notifications(), focused) {
+                        let (title, body) =
+                            crate::desktop::notification_text(conversation.as_ref(), &message);
+                        self.notifier
+                            .notify(&self.handle, &message.conversation_id, &title, &body);
+                    }
+                }
+            }
+            arx_core::StreamEvent::Delivery(m) => {
+                let group = m.group_id.clone();
+                match client.message_overview(m).await {
+                    Ok(m) => self.emit(EngineEvent::Message {
+                        message: views::message_view(m),
+                    }),
+                    Err(err) => tracing::warn!("message view: {err}"),
+                }
+                self.emit_conversation(client, &group).await;
+            }
+            arx_core::StreamEvent::Connection { online, detail } => {
+                tracing::info!(online, "connection");
+                self.emit(EngineEvent::Connection {
+                    state: if online {
+                        ConnectionState::Online
+                    } else {
+                        ConnectionState::Offline
+                    },
+                    detail,
+                });
+            }
+        }
+    }
+
+    /// Reports the conversation's current state to the UI (and the unread badge), and
+    /// returns the view sent, if any.
+    pub async fn emit_conversation(
+        &self,
+        client: &Client,
+        group_id: &[u8],
+    ) -> Option<ConversationView> {
+        let view = match client.conversation(group_id).overview().await {
+            Ok(o) if o.conversation.state.is_out() => {
+                self.emit(EngineEvent::ConversationRemoved {
+                    conversation_id: hex::encode(group_id),
+                });
+                None
+            }
+            Ok(o) => {
+                let conversation = views::conversation_view(o);
+                self.emit(EngineEvent::Conversation {
+                    conversation: conversation.clone(),
+                });
+                Some(conversation)
+            }
+            Err(err) => {
+                tracing::warn!("conversation: {err}");
+                None
+            }
+        };
+        self.update_badge(client).await;
+        view
+    }
+
+    /// The unread badge: unread messages over every conversation still open.
+    pub async fn update_badge(&self, client: &Client) {
+        match client.conversations().await {
+            Ok(list) => {
+                let unread = list
+                    .iter()
+                    .filter(|c| !c.state.is_out())
+                    .map(|c| u64::try_from(c.unread).unwrap_or(0))
+                    .sum();
+                crate::desktop::set_badge(&self.handle, unread);
+            }
+            Err(err) => tracing::warn!("unread count: {err}"),
+        }
+    }
+}
