@@ -14,6 +14,7 @@ use crate::{
         Role, WalletKind,
     },
     error::{AppCode, CommandError, CommandResult},
+    signature::command,
     views,
 };
 
@@ -41,7 +42,7 @@ fn failures(list: Vec<(arx_identity::InstallationKey, String)>) -> Vec<AddFailur
         .collect()
 }
 
-#[tauri::command]
+command! {
 pub async fn app_info(app: AppState<'_>) -> CommandResult<AppInfo> {
     app.ready().await;
     Ok(AppInfo {
@@ -57,19 +58,22 @@ pub async fn app_info(app: AppState<'_>) -> CommandResult<AppInfo> {
         notifications: app.notifications(),
     })
 }
+}
 
+command! {
 /// The connection state now (the UI asks once its event listener is in place).
-#[tauri::command]
 pub async fn connection_state(app: AppState<'_>) -> CommandResult<EngineEvent> {
     Ok(app.connection_state())
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn create_builtin_account(app: AppState<'_>) -> CommandResult<Account> {
     app.inner().register_builtin(None).await
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn import_builtin_key(
     app: AppState<'_>,
     private_key_hex: String,
@@ -81,8 +85,9 @@ pub async fn import_builtin_key(
     let wallet = LocalWallet::from_bytes(&bytes)?;
     app.inner().register_builtin(Some(wallet)).await
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn begin_external_signin(
     app: AppState<'_>,
     address: String,
@@ -100,8 +105,9 @@ pub async fn begin_external_signin(
         text_to_sign: text,
     })
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn complete_external_signin(
     app: AppState<'_>,
     request_id: String,
@@ -131,8 +137,9 @@ pub async fn complete_external_signin(
         )),
     }
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn list_conversations(app: AppState<'_>) -> CommandResult<Vec<ConversationView>> {
     let client = app.client().await?;
     let overviews = client.overviews().await?;
@@ -141,8 +148,9 @@ pub async fn list_conversations(app: AppState<'_>) -> CommandResult<Vec<Conversa
         .map(views::conversation_view)
         .collect())
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn open_dm(app: AppState<'_>, peer: String) -> CommandResult<ConversationView> {
     let client = app.client().await?;
     let inbox = app.resolve(&client, &peer).await?;
@@ -153,8 +161,9 @@ pub async fn open_dm(app: AppState<'_>, peer: String) -> CommandResult<Conversat
     });
     Ok(view)
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn create_group(
     app: AppState<'_>,
     name: String,
@@ -179,8 +188,9 @@ pub async fn create_group(
         failures: failures(created.failed),
     })
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn add_members(
     app: AppState<'_>,
     conversation_id: String,
@@ -198,8 +208,9 @@ pub async fn add_members(
         failures: failures(failed),
     })
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn remove_members(
     app: AppState<'_>,
     conversation_id: String,
@@ -215,8 +226,9 @@ pub async fn remove_members(
     app.emit_conversation(&client, &group).await;
     Ok(())
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn leave_group(app: AppState<'_>, conversation_id: String) -> CommandResult<()> {
     let client = app.client().await?;
     let group = group_id(&conversation_id)?;
@@ -224,8 +236,9 @@ pub async fn leave_group(app: AppState<'_>, conversation_id: String) -> CommandR
     app.emit(EngineEvent::ConversationRemoved { conversation_id });
     Ok(())
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn group_members(
     app: AppState<'_>,
     conversation_id: String,
@@ -247,8 +260,9 @@ pub async fn group_members(
         })
         .collect())
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn rename_group(
     app: AppState<'_>,
     conversation_id: String,
@@ -260,8 +274,9 @@ pub async fn rename_group(
     app.emit_conversation(&client, &group).await;
     Ok(())
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn list_messages(
     app: AppState<'_>,
     conversation_id: String,
@@ -278,8 +293,9 @@ pub async fn list_messages(
     let messages = page.into_iter().map(views::message_view).collect();
     Ok(MessagePage { messages, has_more })
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn send_text(
     app: AppState<'_>,
     conversation_id: String,
@@ -299,8 +315,9 @@ pub async fn send_text(
         client.message_overview(sent.message).await?,
     ))
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn retry_message(app: AppState<'_>, message_id: String) -> CommandResult<()> {
     let client = app.client().await?;
     let id = self::message_id(&message_id)?;
@@ -314,8 +331,9 @@ pub async fn retry_message(app: AppState<'_>, message_id: String) -> CommandResu
     }
     Ok(result?)
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn mark_read(app: AppState<'_>, conversation_id: String) -> CommandResult<()> {
     let client = app.client().await?;
     let group = group_id(&conversation_id)?;
@@ -323,9 +341,10 @@ pub async fn mark_read(app: AppState<'_>, conversation_id: String) -> CommandRes
     app.emit_conversation(&client, &group).await;
     Ok(())
 }
+}
 
+command! {
 /// Opens a link from a message in the browser (http, https and mailto only).
-#[tauri::command]
 pub async fn open_link(app: AppState<'_>, url: String) -> CommandResult<()> {
     use tauri_plugin_opener::OpenerExt;
     let url = crate::desktop::checked_link(&url)?;
@@ -334,10 +353,11 @@ pub async fn open_link(app: AppState<'_>, url: String) -> CommandResult<()> {
         .open_url(url, None::<&str>)
         .map_err(|e| CommandError::new(AppCode::OpenLink, e.to_string()))
 }
+}
 
+command! {
 /// The UI shows its first interactive screen: logs the time since the process started and,
 /// when `ARX_READY_FILE` names a file, writes it there (for the start-up benchmark).
-#[tauri::command]
 pub async fn ui_ready(app: AppState<'_>) -> CommandResult<()> {
     let elapsed = app.started.elapsed();
     tracing::info!(ms = elapsed.as_millis() as u64, "first screen ready");
@@ -347,19 +367,53 @@ pub async fn ui_ready(app: AppState<'_>) -> CommandResult<()> {
     }
     Ok(())
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn set_notifications(app: AppState<'_>, enabled: bool) -> CommandResult<()> {
     app.set_notifications(enabled)
 }
+}
 
+command! {
 /// The built-in wallet's private key (hex), for the person to write down.
-#[tauri::command]
 pub async fn export_builtin_key(app: AppState<'_>) -> CommandResult<String> {
     Ok(format!("0x{}", hex::encode(app.builtin_key()?)))
 }
+}
 
-#[tauri::command]
+command! {
 pub async fn set_network(app: AppState<'_>, network: NetworkSetting) -> CommandResult<()> {
     app.inner().set_network(network).await
+}
+}
+
+/// Every command's signature, in the order of `generate_handler!` (the TypeScript `Commands` map
+/// is made from it: a command missing here cannot be called from the UI's typed `call`).
+pub fn signatures() -> Vec<crate::signature::Signature> {
+    vec![
+        app_info::signature(),
+        connection_state::signature(),
+        create_builtin_account::signature(),
+        import_builtin_key::signature(),
+        begin_external_signin::signature(),
+        complete_external_signin::signature(),
+        list_conversations::signature(),
+        open_dm::signature(),
+        create_group::signature(),
+        add_members::signature(),
+        remove_members::signature(),
+        leave_group::signature(),
+        group_members::signature(),
+        rename_group::signature(),
+        list_messages::signature(),
+        send_text::signature(),
+        retry_message::signature(),
+        mark_read::signature(),
+        open_link::signature(),
+        ui_ready::signature(),
+        set_notifications::signature(),
+        export_builtin_key::signature(),
+        set_network::signature(),
+    ]
 }

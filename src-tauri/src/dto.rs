@@ -217,6 +217,25 @@ pub fn typescript_bindings() -> String {
         .map(|(code, _)| format!("\"{code}\""))
         .collect();
     out.push_str(&format!("export type Code = {};\n\n", codes.join(" | ")));
+    // Every command the UI calls, with its arguments and result (from `command!`).
+    out.push_str("export type Commands = {\n");
+    for command in crate::commands::signatures() {
+        let args: Vec<String> = command
+            .args
+            .iter()
+            .map(|(name, ts)| format!("{name}: {ts}"))
+            .collect();
+        let args = if args.is_empty() {
+            "Record<string, never>".to_owned()
+        } else {
+            format!("{{ {} }}", args.join(", "))
+        };
+        out.push_str(&format!(
+            "  {}: {{ args: {args}; result: {} }};\n",
+            command.name, command.result
+        ));
+    }
+    out.push_str("};\n\n");
     for decl in decls {
         out.push_str("export ");
         out.push_str(&decl);

@@ -13,6 +13,7 @@ pub mod dto;
 mod error;
 mod events;
 mod keystore;
+mod signature;
 mod signin;
 mod views;
 

@@ -1,29 +1,22 @@
 //! DMs: one per pair of inboxes, both directions, and simultaneous creation converging.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use arx_core::{Client, CoreCode, CoreError, ErrorCode, GrpcTransport, LocalWalletSigner};
+use arx_core::{testing::TestClient, Client, CoreCode, CoreError, ErrorCode};
 use arx_e2e::TestNode;
-use arx_identity::{InboxId, LocalWallet};
+use arx_identity::InboxId;
 
+/// A person of the engine harness on `node`: their engine, inbox and data directory.
 async fn someone(node: &TestNode) -> (Client, InboxId, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let client = Client::open(
-        dir.path(),
-        Arc::new(GrpcTransport::new(&node.node.url()).unwrap()),
-    )
-    .await
-    .unwrap();
-    let inbox = client
-        .register(&LocalWalletSigner(LocalWallet::generate()))
-        .await
-        .unwrap()
-        .inbox_id;
+    let TestClient {
+        client, inbox, dir, ..
+    } = arx_e2e::tcm(node).person("someone").await;
     (client, inbox, dir)
 }
 
-/// Opens the DM, retrying while both sides converge.
+/// Opens the DM; the engine waits out a convergence itself, and this retries past that (a
+/// loaded machine can take longer to deliver the other side's welcome).
 async fn dm(client: &Client, peer: &InboxId) -> Result<Vec<u8>, CoreError> {
     for _ in 0..50 {
         match client.dm(peer).await {
@@ -175,12 +168,7 @@ async fn two_engines_on_one_data_directory_take_turns_without_reusing_keys() {
     let (alice, _, alice_dir) = someone(&node).await;
     let (bob, bob_inbox, _b) = someone(&node).await;
     let id = dm(&alice, &bob_inbox).await.unwrap();
-    let again = Client::open(
-        alice_dir.path(),
-        Arc::new(GrpcTransport::new(&node.node.url()).unwrap()),
-    )
-    .await
-    .unwrap();
+    let again = arx_e2e::tcm(&node).open(alice_dir.path()).await;
 
     alice.conversation(&id).send_text("one").await.unwrap();
     again.conversation(&id).send_text("two").await.unwrap();

@@ -2,6 +2,32 @@
 
 export type Code = "identity.malformed" | "identity.inbox_id_mismatch" | "identity.inbox_exists" | "identity.inbox_not_found" | "identity.signature_invalid" | "identity.signature_replayed" | "identity.unauthorized" | "identity.not_member" | "identity.already_member" | "identity.too_many_installations" | "identity.too_many_wallets" | "identity.too_many_actions" | "identity.smart_wallet_unsupported" | "identity.chain_unavailable" | "topic.unknown_kind" | "topic.invalid_id" | "envelope.hash_mismatch" | "envelope.signature_invalid" | "envelope.malformed" | "publish.empty_batch" | "publish.batch_too_large" | "envelope.too_large" | "envelope.payload_topic_mismatch" | "mls.invalid_message" | "mls.group_id_mismatch" | "key_package.invalid" | "key_package.installation_not_associated" | "identity.address_in_use" | "request.invalid" | "rate.limited" | "subscribe.lagged" | "node.shutting_down" | "store.conflict" | "store.unavailable" | "core.data_dir" | "core.database" | "core.database_corrupt" | "core.state_conflict" | "core.not_registered" | "core.intent_failed" | "network.unreachable" | "network.invalid_answer" | "network.unknown_refusal" | "wallet.signing_failed" | "identity.signature_mismatch" | "identity.not_on_arx" | "mls.storage" | "mls.operation_failed" | "mls.undecodable" | "mls.welcome_rejected" | "mls.invalid_credential" | "group.leaf_not_associated" | "group.commit_refused" | "group.invalid_settings" | "group.not_permitted" | "group.not_a_member" | "group.commit_in_flight" | "group.gave_up" | "group.key_package_unusable" | "dm.converging" | "dm.peer_unreachable" | "input.invalid" | "app.internal" | "app.starting" | "app.settings" | "app.local_node" | "app.key_store" | "app.external_wallet" | "app.already_signed_in" | "app.open_link" | "app.ready_file" | "ui.unknown";
 
+export type Commands = {
+  app_info: { args: Record<string, never>; result: AppInfo };
+  connection_state: { args: Record<string, never>; result: EngineEvent };
+  create_builtin_account: { args: Record<string, never>; result: Account };
+  import_builtin_key: { args: { privateKeyHex: string }; result: Account };
+  begin_external_signin: { args: { address: string }; result: ExternalSigninRequest };
+  complete_external_signin: { args: { requestId: string, signatureHex: string }; result: Account };
+  list_conversations: { args: Record<string, never>; result: Array<ConversationView> };
+  open_dm: { args: { peer: string }; result: ConversationView };
+  create_group: { args: { name: string, members: Array<string> }; result: CreateGroupResult };
+  add_members: { args: { conversationId: string, members: Array<string> }; result: AddMembersResult };
+  remove_members: { args: { conversationId: string, members: Array<string> }; result: null };
+  leave_group: { args: { conversationId: string }; result: null };
+  group_members: { args: { conversationId: string }; result: Array<MemberView> };
+  rename_group: { args: { conversationId: string, name: string }; result: null };
+  list_messages: { args: { conversationId: string, beforeId: string | null, limit: number }; result: MessagePage };
+  send_text: { args: { conversationId: string, text: string, markdown: boolean }; result: MessageView };
+  retry_message: { args: { messageId: string }; result: null };
+  mark_read: { args: { conversationId: string }; result: null };
+  open_link: { args: { url: string }; result: null };
+  ui_ready: { args: Record<string, never>; result: null };
+  set_notifications: { args: { enabled: boolean }; result: null };
+  export_builtin_key: { args: Record<string, never>; result: string };
+  set_network: { args: { network: NetworkSetting }; result: null };
+};
+
 export type ConversationKind = "dm" | "group";
 
 export type DeliveryStatus = "sending" | "sent" | "failed";

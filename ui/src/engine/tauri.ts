@@ -1,32 +1,28 @@
 /**
  * The EngineApi over Tauri commands and events. This is the only module that imports
- * `@tauri-apps/*`; when the shell generates typed bindings (tauri-specta, `bindings.ts`), this
- * adapter switches to them and nothing else changes.
+ * `@tauri-apps/*`. Every command goes through `call`, typed by the `Commands` map that the shell
+ * generates from its Rust commands (`bindings.ts`): a misspelt command, a missing or mistyped
+ * argument, or a wrong result type fails the type check.
  */
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
-import type {
-  Account,
-  AddMembersResult,
-  AppInfo,
-  ConversationView,
-  CreateGroupResult,
-  EngineApi,
-  EngineEvent,
-  EngineListener,
-  ExternalSigninRequest,
-  MemberView,
-  MessagePage,
-  MessageView,
-  NetworkSetting,
-} from "./api";
+import type { EngineApi, EngineEvent, EngineListener } from "./api";
 import { EngineError } from "./api";
+import type { Commands } from "./bindings";
 
 const EVENT_NAME = "engine-event";
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+/** A command's result as the UI sees it: a command that returns nothing resolves to void. */
+type Result<K extends keyof Commands> = Commands[K]["result"] extends null
+  ? undefined
+  : Commands[K]["result"];
+
+async function call<K extends keyof Commands>(
+  command: K,
+  args: Commands[K]["args"],
+): Promise<Result<K>> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<Result<K>>(command, args);
   } catch (raw) {
     throw EngineError.from(raw);
   }
@@ -41,34 +37,31 @@ export function createTauriEngine(): EngineApi {
   };
 
   return {
-    appInfo: () => call<AppInfo>("app_info"),
-    createBuiltinAccount: () => call<Account>("create_builtin_account"),
-    importBuiltinKey: (privateKeyHex) => call<Account>("import_builtin_key", { privateKeyHex }),
-    beginExternalSignin: (address) =>
-      call<ExternalSigninRequest>("begin_external_signin", { address }),
+    appInfo: () => call("app_info", {}),
+    createBuiltinAccount: () => call("create_builtin_account", {}),
+    importBuiltinKey: (privateKeyHex) => call("import_builtin_key", { privateKeyHex }),
+    beginExternalSignin: (address) => call("begin_external_signin", { address }),
     completeExternalSignin: (requestId, signatureHex) =>
-      call<Account>("complete_external_signin", { requestId, signatureHex }),
-    listConversations: () => call<ConversationView[]>("list_conversations"),
-    openDm: (peer) => call<ConversationView>("open_dm", { peer }),
-    createGroup: (name, members) => call<CreateGroupResult>("create_group", { name, members }),
-    addMembers: (conversationId, members) =>
-      call<AddMembersResult>("add_members", { conversationId, members }),
-    removeMembers: (conversationId, members) =>
-      call<void>("remove_members", { conversationId, members }),
-    leaveGroup: (conversationId) => call<void>("leave_group", { conversationId }),
-    groupMembers: (conversationId) => call<MemberView[]>("group_members", { conversationId }),
-    renameGroup: (conversationId, name) => call<void>("rename_group", { conversationId, name }),
+      call("complete_external_signin", { requestId, signatureHex }),
+    listConversations: () => call("list_conversations", {}),
+    openDm: (peer) => call("open_dm", { peer }),
+    createGroup: (name, members) => call("create_group", { name, members }),
+    addMembers: (conversationId, members) => call("add_members", { conversationId, members }),
+    removeMembers: (conversationId, members) => call("remove_members", { conversationId, members }),
+    leaveGroup: (conversationId) => call("leave_group", { conversationId }),
+    groupMembers: (conversationId) => call("group_members", { conversationId }),
+    renameGroup: (conversationId, name) => call("rename_group", { conversationId, name }),
     listMessages: (conversationId, beforeId, limit) =>
-      call<MessagePage>("list_messages", { conversationId, beforeId, limit }),
+      call("list_messages", { conversationId, beforeId, limit }),
     sendText: (conversationId, text, markdown) =>
-      call<MessageView>("send_text", { conversationId, text, markdown }),
-    retryMessage: (messageId) => call<void>("retry_message", { messageId }),
-    markRead: (conversationId) => call<void>("mark_read", { conversationId }),
-    setNetwork: (network: NetworkSetting) => call<void>("set_network", { network }),
-    setNotifications: (enabled) => call<void>("set_notifications", { enabled }),
-    exportBuiltinKey: () => call<string>("export_builtin_key"),
-    openLink: (url) => call<void>("open_link", { url }),
-    uiReady: () => call<void>("ui_ready"),
+      call("send_text", { conversationId, text, markdown }),
+    retryMessage: (messageId) => call("retry_message", { messageId }),
+    markRead: (conversationId) => call("mark_read", { conversationId }),
+    setNetwork: (network) => call("set_network", { network }),
+    setNotifications: (enabled) => call("set_notifications", { enabled }),
+    exportBuiltinKey: () => call("export_builtin_key", {}),
+    openLink: (url) => call("open_link", { url }),
+    uiReady: () => call("ui_ready", {}),
     subscribe(listener) {
       listeners.add(listener);
       // One Tauri listener feeds every UI listener; it is registered on first use.
@@ -76,7 +69,7 @@ export function createTauriEngine(): EngineApi {
         unlisten = listen<EngineEvent>(EVENT_NAME, (event) => dispatch(event.payload));
         // Events sent before the listener existed are gone: ask for the connection state now.
         void unlisten
-          .then(() => call<EngineEvent>("connection_state"))
+          .then(() => call("connection_state", {}))
           .then(dispatch)
           .catch(() => undefined);
       }
