@@ -121,7 +121,6 @@ pub async fn start_with(
         store.clone(),
         publisher,
         live,
-        node_id,
         public_key,
         config.service.clone(),
         shutdown_rx.clone(),

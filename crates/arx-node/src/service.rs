@@ -75,12 +75,11 @@ pub struct NodeService {
 }
 
 impl NodeService {
-    #[allow(clippy::too_many_arguments)]
+    /// The service of the node whose key is `public_key` (its node id derives from it).
     pub fn new(
         store: Arc<dyn Store>,
         publisher: Publisher,
         live: broadcast::Sender<Arc<Delivered>>,
-        node_id: u32,
         public_key: [u8; 32],
         config: ServiceConfig,
         shutdown: watch::Receiver<bool>,
@@ -92,7 +91,7 @@ impl NodeService {
             store,
             publisher,
             live,
-            node_id,
+            node_id: arx_identity::node_id_from_public_key(&public_key),
             public_key,
             config,
             crypto: RustCrypto::default(),
@@ -202,24 +201,53 @@ async fn read_page(
 
 type SubscribeStream = Pin<Box<dyn Stream<Item = Result<SubscribeResponse, Status>> + Send>>;
 
-#[tonic::async_trait]
-impl Node for NodeService {
-    async fn publish(
+/// The `Node` service: every RPC admits its caller (the rate limit), then answers with the
+/// method named beside it, a refusal becoming the gRPC status its code maps to. (A macro so
+/// the trait's methods, all of this one shape, are written once.)
+macro_rules! rpcs {
+    ($($rpc:ident($req:ty) -> $resp:ty => $method:ident;)+) => {
+        #[tonic::async_trait]
+        impl Node for NodeService {
+            type SubscribeStream = SubscribeStream;
+
+            $(
+                async fn $rpc(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
+                    self.admit(&request)?;
+                    Ok(Response::new(self.$method(request.into_inner()).await?))
+                }
+            )+
+        }
+    };
+}
+
+rpcs! {
+    publish(PublishRequest) -> PublishResponse => publish_envelopes;
+    query(QueryRequest) -> QueryResponse => query_page;
+    subscribe(SubscribeRequest) -> SubscribeStream => subscription;
+    get_inbox_ids(GetInboxIdsRequest) -> GetInboxIdsResponse => inbox_ids;
+    get_identity_updates(GetIdentityUpdatesRequest) -> GetIdentityUpdatesResponse => identity_updates;
+    fetch_key_packages(FetchKeyPackagesRequest) -> FetchKeyPackagesResponse => key_packages;
+    node_info(NodeInfoRequest) -> NodeInfoResponse => info;
+}
+
+/// What each RPC does once its caller is admitted (see [`rpcs!`]).
+impl NodeService {
+    /// Validates a batch of client envelopes; the publisher sequences, signs and stores them
+    /// (all or none).
+    async fn publish_envelopes(
         &self,
-        request: Request<PublishRequest>,
-    ) -> Result<Response<PublishResponse>, Status> {
-        self.admit(&request)?;
-        let envelopes = request.into_inner().client_envelopes;
+        request: PublishRequest,
+    ) -> Result<PublishResponse, NodeError> {
+        let envelopes = request.client_envelopes;
         if envelopes.is_empty() {
-            return Err(NodeError::EmptyBatch.into());
+            return Err(NodeError::EmptyBatch);
         }
         let limits = &self.config.limits;
         if envelopes.len() > limits.max_batch {
             return Err(NodeError::BatchTooLarge {
                 count: envelopes.len(),
                 max: limits.max_batch,
-            }
-            .into());
+            });
         }
         let validated = envelopes
             .into_iter()
@@ -227,35 +255,26 @@ impl Node for NodeService {
             .map(|(index, bytes)| validate_envelope(index, bytes, limits, &self.crypto))
             .collect::<Result<Vec<_>, _>>()?;
         let envelopes = self.publisher.publish(validated, now_ns()).await?;
-        Ok(Response::new(PublishResponse { envelopes }))
+        Ok(PublishResponse { envelopes })
     }
 
-    async fn query(
-        &self,
-        request: Request<QueryRequest>,
-    ) -> Result<Response<QueryResponse>, Status> {
-        self.admit(&request)?;
-        let request = request.into_inner();
+    /// A page of the requested topics after their cursors.
+    async fn query_page(&self, request: QueryRequest) -> Result<QueryResponse, NodeError> {
         let limit = match request.limit {
             0 => DEFAULT_QUERY_LIMIT,
             n => n.min(MAX_QUERY_LIMIT),
         };
         let mut reads = parse_topics(request.topics, MAX_QUERY_TOPICS)?;
         let (envelopes, has_more) = read_page(self.store.as_ref(), &mut reads, limit).await?;
-        Ok(Response::new(QueryResponse {
+        Ok(QueryResponse {
             envelopes,
             has_more,
-        }))
+        })
     }
 
-    type SubscribeStream = SubscribeStream;
-
-    async fn subscribe(
-        &self,
-        request: Request<SubscribeRequest>,
-    ) -> Result<Response<Self::SubscribeStream>, Status> {
-        self.admit(&request)?;
-        let reads = parse_topics(request.into_inner().topics, MAX_SUBSCRIBE_TOPICS)?;
+    /// Catch-up from the cursors, then live envelopes, until the caller or the node stops.
+    async fn subscription(&self, request: SubscribeRequest) -> Result<SubscribeStream, NodeError> {
+        let reads = parse_topics(request.topics, MAX_SUBSCRIBE_TOPICS)?;
         let (tx, rx) = mpsc::channel(16);
         let subscription = Subscription {
             store: self.store.clone(),
@@ -265,15 +284,14 @@ impl Node for NodeService {
             tx,
         };
         tokio::spawn(subscription.run(reads));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Box::pin(ReceiverStream::new(rx)))
     }
 
-    async fn get_inbox_ids(
+    /// The inbox of each wallet address.
+    async fn inbox_ids(
         &self,
-        request: Request<GetInboxIdsRequest>,
-    ) -> Result<Response<GetInboxIdsResponse>, Status> {
-        self.admit(&request)?;
-        let addresses = request.into_inner().addresses;
+        GetInboxIdsRequest { addresses }: GetInboxIdsRequest,
+    ) -> Result<GetInboxIdsResponse, NodeError> {
         let parsed = lookup_keys(&addresses, ("addresses", "address"), |a| {
             <[u8; 20]>::try_from(a.as_slice())
                 .map_err(|_| format!("has {} bytes; a wallet address has 20", a.len()))
@@ -291,15 +309,16 @@ impl Node for NodeService {
                 inbox_id: inbox.map(|i| i.to_vec()),
             })
             .collect();
-        Ok(Response::new(GetInboxIdsResponse { entries }))
+        Ok(GetInboxIdsResponse { entries })
     }
 
-    async fn get_identity_updates(
+    /// Each inbox's identity log after its cursor on this node (from the start on other
+    /// originators).
+    async fn identity_updates(
         &self,
-        request: Request<GetIdentityUpdatesRequest>,
-    ) -> Result<Response<GetIdentityUpdatesResponse>, Status> {
-        self.admit(&request)?;
-        let requests = request.into_inner().requests;
+        request: GetIdentityUpdatesRequest,
+    ) -> Result<GetIdentityUpdatesResponse, NodeError> {
+        let requests = request.requests;
         let inbox_ids = lookup_keys(&requests, ("inboxes", "inbox id"), |entry| {
             InboxId::from_slice(&entry.inbox_id).map_err(|e| e.to_string())
         })?;
@@ -333,15 +352,16 @@ impl Node for NodeService {
                 envelopes,
             });
         }
-        Ok(Response::new(GetIdentityUpdatesResponse { responses }))
+        Ok(GetIdentityUpdatesResponse { responses })
     }
 
-    async fn fetch_key_packages(
+    /// The newest key package of each installation that is still associated with its inbox.
+    async fn key_packages(
         &self,
-        request: Request<FetchKeyPackagesRequest>,
-    ) -> Result<Response<FetchKeyPackagesResponse>, Status> {
-        self.admit(&request)?;
-        let keys = request.into_inner().installation_keys;
+        FetchKeyPackagesRequest {
+            installation_keys: keys,
+        }: FetchKeyPackagesRequest,
+    ) -> Result<FetchKeyPackagesResponse, NodeError> {
         let parsed = lookup_keys(&keys, ("installation keys", "installation key"), |k| {
             InstallationKey::from_slice(k).map_err(|e| e.to_string())
         })?;
@@ -375,19 +395,16 @@ impl Node for NodeService {
                 envelope,
             });
         }
-        Ok(Response::new(FetchKeyPackagesResponse { entries }))
+        Ok(FetchKeyPackagesResponse { entries })
     }
 
-    async fn node_info(
-        &self,
-        request: Request<NodeInfoRequest>,
-    ) -> Result<Response<NodeInfoResponse>, Status> {
-        self.admit(&request)?;
-        Ok(Response::new(NodeInfoResponse {
+    /// This node's id, public key and version.
+    async fn info(&self, _: NodeInfoRequest) -> Result<NodeInfoResponse, NodeError> {
+        Ok(NodeInfoResponse {
             node_id: self.node_id,
             public_key: self.public_key.to_vec(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-        }))
+        })
     }
 }
 
