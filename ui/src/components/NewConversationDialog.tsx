@@ -5,6 +5,7 @@ import { shortId } from "../lib/format";
 import { useEngineAction } from "../lib/useEngineAction";
 import { parseMemberList, peerIdProblem } from "../lib/validate";
 import { Dialog } from "./Dialog";
+import { FormFooter } from "./FormFooter";
 
 export interface NewConversationDialogProps {
   onClose: () => void;
@@ -159,19 +160,14 @@ function DirectMessageForm({ onOpened }: { onOpened: (conversation: Conversation
           aria-describedby="dm-problem"
         />
       </label>
-      <p id="dm-problem" className="field-error" role="alert">
-        {problem ?? ""}
-      </p>
-      <div className="dialog-actions">
-        <button
-          type="submit"
-          className="button primary"
-          data-testid="new-dm-submit"
-          disabled={busy}
-        >
-          {busy ? "Opening…" : "Start conversation"}
-        </button>
-      </div>
+      <FormFooter
+        problem={problem}
+        problemId="dm-problem"
+        busy={busy}
+        label="Start conversation"
+        busyLabel="Opening…"
+        testId="new-dm-submit"
+      />
     </form>
   );
 }
@@ -246,19 +242,13 @@ function GroupForm({
         />
       </label>
       <p className="field-hint">You can also create the group alone and add people later.</p>
-      <p className="field-error" role="alert">
-        {problem ?? ""}
-      </p>
-      <div className="dialog-actions">
-        <button
-          type="submit"
-          className="button primary"
-          data-testid="new-group-submit"
-          disabled={busy}
-        >
-          {busy ? "Creating…" : "Create group"}
-        </button>
-      </div>
+      <FormFooter
+        problem={problem}
+        busy={busy}
+        label="Create group"
+        busyLabel="Creating…"
+        testId="new-group-submit"
+      />
     </form>
   );
 }
