@@ -117,13 +117,19 @@ impl Client {
     /// Every conversation this installation is still in, as a list shows it, most recently
     /// active first.
     pub async fn overviews(&self) -> Result<Vec<Overview>, CoreError> {
+        let me = self.my_inbox().await?;
         let mut out = Vec::new();
         for conversation in self.conversations().await? {
             if !conversation.state.is_out() {
-                out.push(self.overview_of(conversation).await?);
+                out.push(self.overview_of(me, conversation).await?);
             }
         }
         Ok(out)
+    }
+
+    /// This installation's inbox, if registered (read once per view, not per item).
+    async fn my_inbox(&self) -> Result<Option<InboxId>, CoreError> {
+        Ok(self.registration().await?.map(|r| r.inbox_id))
     }
 
     /// A stored message with who sent it.
@@ -131,7 +137,16 @@ impl Client {
         &self,
         message: StoredMessage,
     ) -> Result<MessageOverview, CoreError> {
-        let me = self.registration().await?.map(|r| r.inbox_id);
+        let me = self.my_inbox().await?;
+        Ok(self.message_overview_as(me, message).await)
+    }
+
+    /// [`Client::message_overview`] for this installation's inbox `me`.
+    async fn message_overview_as(
+        &self,
+        me: Option<InboxId>,
+        message: StoredMessage,
+    ) -> MessageOverview {
         let is_mine = message.sender_installation == self.installation_key()
             || Some(message.sender_inbox) == me;
         let sender_label = if is_mine {
@@ -139,16 +154,19 @@ impl Client {
         } else {
             self.label_of(&message.sender_inbox).await
         };
-        Ok(MessageOverview {
+        MessageOverview {
             message,
             is_mine,
             sender_label,
-        })
+        }
     }
 
-    async fn overview_of(&self, conversation: Conversation) -> Result<Overview, CoreError> {
+    async fn overview_of(
+        &self,
+        me: Option<InboxId>,
+        conversation: Conversation,
+    ) -> Result<Overview, CoreError> {
         let handle = self.conversation(&conversation.group_id);
-        let me = self.registration().await?.map(|r| r.inbox_id);
         let mut inboxes: Vec<InboxId> = handle
             .members()
             .await?
@@ -184,7 +202,7 @@ impl Client {
             }
         };
         let last_message = match conversation.last_message.clone() {
-            Some(m) => Some(self.message_overview(m).await?),
+            Some(m) => Some(self.message_overview_as(me, m).await),
             None => None,
         };
         Ok(Overview {
@@ -202,7 +220,8 @@ impl ConversationHandle<'_> {
     /// The conversation as a list or a header shows it.
     pub async fn overview(&self) -> Result<Overview, CoreError> {
         let conversation = self.summary().await?;
-        self.client.overview_of(conversation).await
+        let me = self.client.my_inbox().await?;
+        self.client.overview_of(me, conversation).await
     }
 
     /// Up to `limit` messages before message `before` (the newest when `None`), oldest first,
@@ -213,16 +232,17 @@ impl ConversationHandle<'_> {
         limit: u32,
     ) -> Result<(Vec<MessageOverview>, bool), CoreError> {
         let (page, more) = self.messages_page(before, limit).await?;
+        let me = self.client.my_inbox().await?;
         let mut out = Vec::with_capacity(page.len());
         for message in page {
-            out.push(self.client.message_overview(message).await?);
+            out.push(self.client.message_overview_as(me, message).await);
         }
         Ok((out, more))
     }
 
     /// The group's members (each inbox once) with their roles, as its member list shows them.
     pub async fn member_overviews(&self) -> Result<Vec<MemberOverview>, CoreError> {
-        let me = self.client.registration().await?.map(|r| r.inbox_id);
+        let me = self.client.my_inbox().await?;
         let settings = self.settings().await?;
         let mut inboxes: Vec<InboxId> = self.members().await?.into_iter().map(|(i, _)| i).collect();
         inboxes.sort();

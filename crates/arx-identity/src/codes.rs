@@ -47,20 +47,7 @@ macro_rules! codes {
             }
         }
 
-        impl ::core::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl $crate::codes::serde::Serialize for $name {
-            fn serialize<S: $crate::codes::serde::Serializer>(
-                &self,
-                serializer: S,
-            ) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
+        $crate::__code_text!($name);
     };
 }
 
@@ -100,6 +87,23 @@ macro_rules! code_union {
             }
         }
 
+        $crate::__code_text!($name);
+
+        $(
+            impl From<$inner> for $name {
+                fn from(code: $inner) -> Self {
+                    Self::$variant(code)
+                }
+            }
+        )+
+    };
+}
+
+/// `Display` and a string `Serialize` for a code type with `as_str` (both macros above use it).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __code_text {
+    ($name:ident) => {
         impl ::core::fmt::Display for $name {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(self.as_str())
@@ -114,14 +118,6 @@ macro_rules! code_union {
                 serializer.serialize_str(self.as_str())
             }
         }
-
-        $(
-            impl From<$inner> for $name {
-                fn from(code: $inner) -> Self {
-                    Self::$variant(code)
-                }
-            }
-        )+
     };
 }
 
