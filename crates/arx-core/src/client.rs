@@ -14,8 +14,8 @@ use std::{
 };
 
 use arx_identity::{
-    secret_file, verify_originator_envelope, Address, AssociationState, IdentityUpdate, InboxId,
-    InstallationKey, InstallationSigner, MemberId, NoChainVerifier, Signature, Topic,
+    secret_file, Address, AssociationState, IdentityUpdate, InboxId,
+    InstallationKey, InstallationSigner, MemberId, Signature, Topic,
     UnsignedAction, UnsignedIdentityUpdate,
 };
 use arx_proto::{client_envelope::Payload, ClientEnvelope, KeyPackageUpload, OriginatorEnvelope};
@@ -60,6 +60,8 @@ pub struct Client {
     delivery_changed: std::sync::Mutex<Vec<i64>>,
     /// Wallet addresses of inboxes, for labels.
     pub(crate) addresses: crate::view::Addresses,
+    /// Identity logs fetched for leaf checks (see [`crate::identities`]).
+    pub(crate) identities: crate::identities::IdentityLogs,
 }
 
 pub(crate) fn now_ns() -> i64 {
@@ -103,6 +105,7 @@ impl Client {
             conversations_changed: tokio::sync::watch::Sender::new(0),
             delivery_changed: std::sync::Mutex::default(),
             addresses: crate::view::Addresses::default(),
+            identities: crate::identities::IdentityLogs::default(),
         })
     }
 
@@ -317,42 +320,6 @@ impl Client {
         let node = self.node().await?;
         self.association_state_from(&node, inbox_id).await
     }
-
-    pub(crate) async fn association_state_from(
-        &self,
-        node: &NodeIdentity,
-        inbox_id: &InboxId,
-    ) -> Result<AssociationState, CoreError> {
-        let envelopes = self
-            .transport
-            .identity_updates(inbox_id.as_bytes().to_vec(), 0)
-            .await?;
-        let mut updates = Vec::with_capacity(envelopes.len());
-        for env in &envelopes {
-            verify_originator_envelope(env, &node.public_key)?;
-            let client = ClientEnvelope::decode(env.client_envelope.as_slice())
-                .map_err(|e| CoreError::NodeInvalid(format!("identity log entry: {e}")))?;
-            match client.payload {
-                Some(Payload::IdentityUpdate(update)) => {
-                    let update = IdentityUpdate::from_proto(&update)?;
-                    if update.inbox_id != *inbox_id {
-                        return Err(CoreError::NodeInvalid(
-                            "identity log holds another inbox's update".into(),
-                        ));
-                    }
-                    updates.push(update);
-                }
-                _ => {
-                    return Err(CoreError::NodeInvalid(
-                        "identity log entry is not an update".into(),
-                    ))
-                }
-            }
-        }
-        AssociationState::fold(&updates, &NoChainVerifier)
-            .await?
-            .ok_or_else(|| CoreError::NodeInvalid(format!("inbox {inbox_id} has an empty log")))
-    }
 }
 
 fn identity_envelope(update: &IdentityUpdate) -> Vec<u8> {
@@ -375,7 +342,7 @@ fn check_echo(
         ));
     }
     for (sent, env) in sent.iter().zip(published) {
-        verify_originator_envelope(env, &node.public_key)?;
+        node.verify(env)?;
         if env.client_envelope != *sent {
             return Err(CoreError::NodeInvalid(
                 "Publish returned another envelope".into(),

@@ -19,6 +19,10 @@ codes! {
         NodeUnreachable = "network.unreachable": "The node cannot be reached (retryable).",
         NodeInvalidAnswer = "network.invalid_answer":
             "The node answered something this client cannot accept (a bad signature, a wrong count).",
+        UnknownOriginator = "network.unknown_originator":
+            "An envelope signed by a node this client does not trust.",
+        IdentityUnavailable = "identity.unavailable":
+            "Identity logs needed to check a commit or welcome could not be fetched (retryable).",
         NodeUnknownRefusal = "network.unknown_refusal":
             "The node refused with a code this version does not know.",
         WalletSigningFailed = "wallet.signing_failed": "The wallet could not sign.",
@@ -85,6 +89,12 @@ pub enum CoreError {
     },
     #[error("node sent an invalid answer: {0}")]
     NodeInvalid(String),
+    #[error("envelope from originator {0}, which is not a trusted node")]
+    UnknownOriginator(u32),
+    /// Identity logs a check inside a write transaction needs fetched first (the caller rolls
+    /// back, fetches them and applies again; see `identities`).
+    #[error("identity logs of {} inboxes must be fetched first", .0.len())]
+    IdentitiesNeeded(Vec<InboxId>),
     #[error(transparent)]
     Identity(#[from] IdentityError),
     #[error(transparent)]
@@ -178,6 +188,8 @@ impl CoreError {
                 RefusedCode::Unknown(_) => CoreCode::NodeUnknownRefusal,
             },
             Self::NodeInvalid(_) => CoreCode::NodeInvalidAnswer,
+            Self::UnknownOriginator(_) => CoreCode::UnknownOriginator,
+            Self::IdentitiesNeeded(_) => CoreCode::IdentityUnavailable,
             Self::Identity(e) => return e.code().into(),
             Self::Envelope(e) => return e.code().into(),
             Self::Wallet(_) => CoreCode::WalletSigningFailed,
@@ -205,9 +217,27 @@ impl CoreError {
     /// Whether retrying later can help.
     pub fn retryable(&self) -> bool {
         match self {
-            Self::NodeUnreachable { .. } | Self::Database(_) => true,
+            Self::NodeUnreachable { .. } | Self::Database(_) | Self::IdentitiesNeeded(_) => true,
             Self::CommitInFlight | Self::DmConverging => true,
             Self::IntentFailed { code, .. } => *code == CoreCode::DmConverging.into(),
+            Self::NodeRefused { retryable, .. } => *retryable,
+            Self::Identity(e) => e.retryable(),
+            _ => false,
+        }
+    }
+}
+
+impl CoreError {
+    /// Whether this error stops a sync where it is, leaving the cursor before the envelope it
+    /// hit: a transport or local failure that a later sync can get past. Anything else that
+    /// fails on an envelope is the envelope's fault: it is skipped with its reason recorded.
+    pub fn stops_sync(&self) -> bool {
+        match self {
+            Self::NodeUnreachable { .. }
+            | Self::Database(_)
+            | Self::Migrate(_)
+            | Self::IdentitiesNeeded(_)
+            | Self::MlsStorage(_) => true,
             Self::NodeRefused { retryable, .. } => *retryable,
             Self::Identity(e) => e.retryable(),
             _ => false,

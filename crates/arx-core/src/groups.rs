@@ -1,7 +1,7 @@
 //! Creating groups: the local MLS group, its creation commit (an add intent), and the key
 //! packages of the installations to add.
 
-use arx_identity::{verify_originator_envelope, InboxId, InstallationKey};
+use arx_identity::{InboxId, InstallationKey};
 use arx_proto::client_envelope::Payload;
 use openmls::prelude::{
     tls_codec::Deserialize as _, GroupId, KeyPackage, MlsGroup, MlsGroupCreateConfig,
@@ -43,7 +43,7 @@ impl Client {
     ) -> Result<CreatedGroup, CoreError> {
         let me = self.inbox().await?;
         let node = self.node().await?;
-        let mut group_id = vec![0u8; 16];
+        let mut group_id = vec![0u8; crate::dm::GROUP_ID_LEN];
         rand::thread_rng().fill_bytes(&mut group_id);
         self.create_local_group(&me, &group_id, name, None).await?;
         // Nobody else can commit to a group id only this installation knows; the welcome
@@ -80,7 +80,7 @@ impl Client {
         for ((inbox, key), env) in wanted.iter().zip(found) {
             let checked = (|| {
                 let env = env.ok_or("no key package published")?;
-                verify_originator_envelope(&env, &node.public_key)
+                node.verify(&env)
                     .map_err(|_| "bad node signature")?;
                 let Ok(Payload::KeyPackage(upload)) = decode_payload(&env) else {
                     return Err("not a key package");

@@ -7,6 +7,7 @@ mod db;
 pub mod dm;
 pub mod error;
 mod groups;
+mod identities;
 pub mod intents;
 mod membership;
 pub mod metadata;
@@ -25,6 +26,7 @@ pub mod wallet;
 
 pub use client::{Client, Registration};
 pub use conversation::ConversationHandle;
+pub use db::skipped::SkippedEnvelope;
 pub use db::{ConversationKind, ConversationState, Delivery, IntentState};
 pub use error::{CoreCode, CoreError, ErrorCode, RefusedCode};
 pub use metadata::{GroupMetadata, Role};

@@ -1,6 +1,9 @@
 //! The engine's view of the network: one coarse trait over the node API, and its gRPC
 //! implementation.
 
+use std::collections::BTreeMap;
+
+use arx_identity::verify_originator_envelope;
 use arx_proto::{
     get_identity_updates_request, node_client::NodeClient, ErrorDetail, FetchKeyPackagesRequest,
     GetIdentityUpdatesRequest, GetInboxIdsRequest, NodeInfoRequest, OriginatorEnvelope,
@@ -13,12 +16,44 @@ use tonic::transport::Channel;
 
 use crate::error::{CoreError, RefusedCode};
 
-/// Identity of the node a client talks to.
+/// Identity of the node a client talks to, and the originators it trusts through it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeIdentity {
     pub node_id: u32,
     pub public_key: [u8; 32],
     pub version: String,
+    /// Other nodes whose envelopes this client accepts, by node id: those the node vouches for
+    /// in its NodeInfo (nodes sharing its database) and those configured on the client.
+    pub peers: BTreeMap<u32, [u8; 32]>,
+}
+
+impl NodeIdentity {
+    /// The key of originator `node_id`, if it is trusted.
+    pub fn key_of(&self, node_id: u32) -> Option<&[u8; 32]> {
+        if node_id == self.node_id {
+            Some(&self.public_key)
+        } else {
+            self.peers.get(&node_id)
+        }
+    }
+
+    /// Checks that `env` was signed by its originator, a trusted node.
+    pub fn verify(&self, env: &OriginatorEnvelope) -> Result<(), CoreError> {
+        let key = self
+            .key_of(env.originator_id)
+            .ok_or(CoreError::UnknownOriginator(env.originator_id))?;
+        Ok(verify_originator_envelope(env, key)?)
+    }
+
+    /// Adds trusted node keys (each node's id derives from its key).
+    pub fn trust(&mut self, keys: impl IntoIterator<Item = [u8; 32]>) {
+        for key in keys {
+            let id = arx_identity::node_id_from_public_key(&key);
+            if id != self.node_id {
+                self.peers.insert(id, key);
+            }
+        }
+    }
 }
 
 /// The node API as the engine uses it.
@@ -104,11 +139,25 @@ impl Transport for GrpcTransport {
                 "node id does not match its public key".into(),
             ));
         }
-        Ok(NodeIdentity {
+        let mut node = NodeIdentity {
             node_id: info.node_id,
             public_key,
             version: info.version,
-        })
+            peers: BTreeMap::new(),
+        };
+        let mut peers = Vec::with_capacity(info.peers.len());
+        for peer in info.peers {
+            let key = <[u8; 32]>::try_from(peer.public_key.as_slice())
+                .map_err(|_| CoreError::NodeInvalid("a peer public key is not 32 bytes".into()))?;
+            if arx_identity::node_id_from_public_key(&key) != peer.node_id {
+                return Err(CoreError::NodeInvalid(
+                    "a peer's node id does not match its public key".into(),
+                ));
+            }
+            peers.push(key);
+        }
+        node.trust(peers);
+        Ok(node)
     }
 
     async fn publish(&self, envelopes: Vec<Vec<u8>>) -> Result<Vec<OriginatorEnvelope>, CoreError> {

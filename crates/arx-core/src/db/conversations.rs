@@ -123,6 +123,23 @@ pub(crate) async fn kind(
     kind.as_deref().map(ConversationKind::parse).transpose()
 }
 
+/// The other inbox of a DM; None when `group_id` is not a DM here.
+pub(crate) async fn dm_peer(
+    db: impl SqliteExecutor<'_>,
+    group_id: &[u8],
+) -> Result<Option<InboxId>, CoreError> {
+    let peer: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+        "SELECT dm_peer FROM conversations WHERE group_id = $1 AND kind = $2",
+    )
+    .bind(group_id)
+    .bind(ConversationKind::Dm.as_str())
+    .fetch_optional(db)
+    .await?;
+    peer.flatten()
+        .map(|p| InboxId::from_slice(&p).map_err(|_| CoreError::corrupt("dm_peer", hex::encode(&p))))
+        .transpose()
+}
+
 /// The conversation's state, if there is one.
 pub(crate) async fn state(
     db: impl SqliteExecutor<'_>,

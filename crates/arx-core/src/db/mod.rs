@@ -46,6 +46,7 @@ pub(crate) mod installation;
 pub(crate) mod intents;
 pub(crate) mod messages;
 pub(crate) mod own_payloads;
+pub mod skipped;
 #[cfg(test)]
 mod transitions;
 

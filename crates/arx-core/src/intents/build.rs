@@ -55,6 +55,10 @@ pub(super) fn build_change(
                 .flat_map(|(k, _)| k.as_bytes().to_vec())
                 .collect();
             let kps: Vec<KeyPackage> = key_packages.into_iter().map(|(_, kp)| kp).collect();
+            if epoch == 0 {
+                let claim = crate::dm::creation_claim(group.group_id().as_slice(), signer)?;
+                group.set_aad(claim);
+            }
             let (commit, welcome, _) = group.add_members(provider, signer, &kps).map_err(mls_op)?;
             Ok(Some((
                 serialized(&commit)?,

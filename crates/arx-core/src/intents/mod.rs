@@ -222,6 +222,7 @@ impl Client {
                 node,
                 group_id,
                 topic: &topic,
+                read_at: std::time::Instant::now(),
             };
             for batch in fresh.chunks(APPLY_BATCH) {
                 self.apply_batch(&target, batch, summary).await?;

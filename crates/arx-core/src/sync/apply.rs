@@ -18,11 +18,27 @@ use crate::{
         intents::IntentKind,
         messages::{Position, Received},
     },
+    client::now_ns,
+    dm::creation_claimant,
     error::{CoreCode, CoreError},
+    identities::Point,
     metadata::{check_commit, GroupMetadata},
     mls::{credential_inbox, mls_op, mls_storage, MlsProvider},
     model::SyncSummary,
 };
+
+/// Counts `env` as skipped and records why, in the caller's transaction.
+async fn skipped(
+    tx: &mut Tx,
+    target: &Target<'_>,
+    env: &OriginatorEnvelope,
+    err: &CoreError,
+    summary: &mut SyncSummary,
+) -> Result<(), CoreError> {
+    tracing::debug!(code = %err.code(), "envelope skipped: {err}");
+    summary.skipped += 1;
+    db::skipped::record(&mut **tx, target.topic, env, err, now_ns()).await
+}
 
 type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
@@ -67,12 +83,9 @@ impl Client {
             _ => None,
         });
         let Some(message) = parsed else {
-            summary.skipped += 1;
-            return Ok(());
+            let err = CoreError::MlsUndecodable("not an MLS group message".into());
+            return skipped(tx, target, env, &err, summary).await;
         };
-        if message.content_type() == ContentType::Commit {
-            self.lose_commit_race(tx, applying, group_id).await?;
-        }
         if i64::try_from(message.epoch().as_u64()).unwrap_or(i64::MAX) < joined_epoch {
             // Sent before this installation joined: not decryptable, not for it.
             summary.skipped += 1;
@@ -80,6 +93,22 @@ impl Client {
         }
 
         let mut group = applying.take_group(self, tx, group_id).await?;
+        if message.content_type() == ContentType::Commit && group.epoch().as_u64() == 0 {
+            // Nobody else holds this group at epoch 0: the only commit that can come before our
+            // creation commit is a rival creation of the same DM, which carries a creation
+            // claim signed by one of the DM's inboxes (it cannot be decrypted here).
+            let rival = self.rival_dm_creation(tx, target, env, &message).await;
+            let outcome = match rival {
+                Ok(true) => self.lose_dm_creation(tx, &mut group, group_id).await,
+                Ok(false) => {
+                    let err = CoreError::CommitRefused("a commit at epoch 0 without a valid creation claim".into());
+                    skipped(tx, target, env, &err, summary).await
+                }
+                Err(err) => Err(err),
+            };
+            applying.group = Some(group);
+            return outcome;
+        }
         if message.content_type() == ContentType::Application && message.epoch() != group.epoch() {
             // Encrypted on an epoch a commit ordered before it has ended: every member drops
             // it, and its sender encrypts it again on the current epoch.
@@ -95,9 +124,8 @@ impl Client {
                 Err(err) => {
                     // The group is loaded again for the next envelope: after a failure the copy
                     // in memory need not match what is stored.
-                    tracing::warn!(error = %err, "message could not be processed; skipped");
-                    summary.skipped += 1;
-                    return Ok(());
+                    let err = CoreError::MlsUndecodable(format!("cannot be processed: {err}"));
+                    return skipped(tx, target, env, &err, summary).await;
                 }
             }
         };
@@ -127,10 +155,17 @@ impl Client {
                 let kind = db::conversations::kind(&mut **tx, group_id).await?;
                 let is_dm = kind == Some(ConversationKind::Dm);
                 match self
-                    .check_staged_commit(is_dm, &group, target, &from, &staged)
+                    .check_staged_commit(is_dm, &group, target, env, &from, &staged)
                     .await
                 {
                     Ok(()) => {
+                        // Valid, and ordered before ours: our own change (if any) loses and is
+                        // rebuilt on the epoch this commit makes.
+                        if let Some(intent) =
+                            db::intents::prepared_change(&mut **tx, group_id).await?
+                        {
+                            crate::intents::retry_intent(tx, intent).await?;
+                        }
                         let removed = staged.self_removed();
                         let after = {
                             let provider = MlsProvider::new(tx);
@@ -143,10 +178,10 @@ impl Client {
                         self.after_commit(tx, group_id, &after, removed).await?;
                         crate::intents::fault_point("commit.applying");
                     }
-                    Err(err) => {
-                        tracing::warn!(code = %err.code(), "commit refused: {err}");
-                        summary.skipped += 1;
-                    }
+                    // Checks that could not be made (identity logs to fetch, the node
+                    // unreachable): the transaction is rolled back and tried again.
+                    Err(err) if err.stops_sync() => return Err(err),
+                    Err(err) => skipped(tx, target, env, &err, summary).await?,
                 }
             }
             ProcessedMessageContent::ProposalMessage(proposal) => {
@@ -163,38 +198,67 @@ impl Client {
         Ok(())
     }
 
-    /// Another member's commit came before ours: ours loses, and its intent is rebuilt on the
-    /// epoch this commit makes (a DM's creation that lost is given up instead: its author joins
-    /// the other side's DM).
-    async fn lose_commit_race(
+    /// Whether a commit at epoch 0 is a rival creation of this DM, ordered before ours: we
+    /// have a creation commit waiting, this is a DM, and the commit carries a creation claim
+    /// signed by an installation of the peer or of our own inbox at the commit's point.
+    async fn rival_dm_creation(
         &self,
         tx: &mut Tx,
-        applying: &mut Applying,
+        target: &Target<'_>,
+        env: &OriginatorEnvelope,
+        message: &ProtocolMessage,
+    ) -> Result<bool, CoreError> {
+        let group_id = target.group_id;
+        if db::intents::prepared_change(&mut **tx, group_id).await?.is_none() {
+            return Ok(false);
+        }
+        let Some(peer) = db::conversations::dm_peer(&mut **tx, group_id).await? else {
+            return Ok(false);
+        };
+        let ProtocolMessage::PrivateMessage(private) = message else {
+            return Ok(false);
+        };
+        let Some(key) = creation_claimant(private.aad(), group_id) else {
+            return Ok(false);
+        };
+        if key == self.installation_key() {
+            return Ok(false);
+        }
+        let me = self.inbox().await?;
+        let point = Point::of(env);
+        for inbox in [peer, me] {
+            let state = self.identities.state_at(&inbox, &point, target.read_at).await?;
+            if state.is_some_and(|s| s.has_installation(&key)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The other side's creation of this DM came before ours: ours is given up (its author
+    /// joins the other side's DM from the welcome).
+    async fn lose_dm_creation(
+        &self,
+        tx: &mut Tx,
+        group: &mut MlsGroup,
         group_id: &[u8],
     ) -> Result<(), CoreError> {
         let Some(intent) = db::intents::prepared_change(&mut **tx, group_id).await? else {
             return Ok(());
         };
-        let mut group = applying.take_group(self, tx, group_id).await?;
-        let lost_dm_creation = group.epoch().as_u64() == 0;
         {
             let provider = MlsProvider::new(tx);
             group
                 .clear_pending_commit(openmls_traits::OpenMlsProvider::storage(&provider))
                 .map_err(mls_storage)?;
         }
-        applying.group = Some(group);
-        if lost_dm_creation {
-            crate::intents::fail_intent(
-                tx,
-                intent,
-                CoreCode::DmConverging.into(),
-                "the other side created this DM first",
-            )
-            .await
-        } else {
-            crate::intents::retry_intent(tx, intent).await
-        }
+        crate::intents::fail_intent(
+            tx,
+            intent,
+            CoreCode::DmConverging.into(),
+            "the other side created this DM first",
+        )
+        .await
     }
 
     /// Stores another member's application message; false when its sender is not a member
@@ -237,6 +301,7 @@ impl Client {
         is_dm: bool,
         group: &MlsGroup,
         target: &Target<'_>,
+        env: &OriginatorEnvelope,
         from: &From,
         staged: &StagedCommit,
     ) -> Result<(), CoreError> {
@@ -273,7 +338,8 @@ impl Client {
         }
         let before = GroupMetadata::of_group(group)?;
         check_commit(group, &before, committer, staged)?;
-        self.check_leaves(target.node, &leaves).await
+        self.check_leaves_at(&leaves, &Point::of(env), target.read_at)
+            .await
     }
 
     /// Keeps a member's request to leave (a proposal removing its own leaf), to be committed by

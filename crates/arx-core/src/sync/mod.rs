@@ -8,9 +8,9 @@ mod welcome;
 
 pub(crate) use apply::{inbox_at, leave_requests};
 
-use std::collections::{BTreeMap, HashMap};
+use std::{collections::BTreeMap, time::Instant};
 
-use arx_identity::{verify_originator_envelope, InboxId, InstallationKey, Topic};
+use arx_identity::Topic;
 use arx_proto::{
     client_envelope::Payload, ClientEnvelope, OriginatorEnvelope, QueryRequest, TopicCursor,
 };
@@ -19,8 +19,9 @@ use prost::Message as _;
 
 use crate::{
     client::Client,
-    db::{self, Ticket},
+    db::{self, skipped::SkippedEnvelope, Ticket},
     error::CoreError,
+    identities::MAX_IDENTITY_ROUNDS,
     mls::{load_group, MlsProvider},
     model::SyncSummary,
     transport::NodeIdentity,
@@ -34,6 +35,9 @@ pub(crate) struct Target<'a> {
     pub node: &'a NodeIdentity,
     pub group_id: &'a [u8],
     pub topic: &'a Topic,
+    /// When the envelopes were read from the node: identity logs used to check them must be
+    /// fetched after this (see `identities`).
+    pub read_at: Instant,
 }
 
 /// What applying envelopes in one transaction carries from one envelope to the next.
@@ -112,6 +116,11 @@ impl Client {
         Ok(summary)
     }
 
+    /// The newest `limit` envelopes a sync skipped, newest first, with the reason of each.
+    pub async fn skipped_envelopes(&self, limit: u32) -> Result<Vec<SkippedEnvelope>, CoreError> {
+        db::skipped::newest(&self.db, limit).await
+    }
+
     /// The next page of `topic` after the stored cursor.
     pub(crate) async fn next_page(
         &self,
@@ -131,27 +140,6 @@ impl Client {
         Ok((page.envelopes, page.has_more))
     }
 
-    /// Checks that each `(credential inbox, installation key)` leaf is associated.
-    pub(crate) async fn check_leaves(
-        &self,
-        node: &NodeIdentity,
-        leaves: &[(InboxId, InstallationKey)],
-    ) -> Result<(), CoreError> {
-        let mut states = HashMap::new();
-        for (inbox, key) in leaves {
-            if !states.contains_key(inbox) {
-                states.insert(*inbox, self.association_state_from(node, inbox).await?);
-            }
-            if !states[inbox].has_installation(key) {
-                return Err(CoreError::LeafNotAssociated {
-                    installation: *key,
-                    inbox: *inbox,
-                });
-            }
-        }
-        Ok(())
-    }
-
     /// Reads one group's new envelopes in order and applies them, up to [`APPLY_BATCH`] per
     /// transaction. The caller holds the group's lock.
     pub(crate) async fn sync_group_locked(
@@ -161,13 +149,14 @@ impl Client {
         summary: &mut SyncSummary,
     ) -> Result<(), CoreError> {
         let topic = Topic::group(group_id)?;
-        let target = Target {
-            node,
-            group_id,
-            topic: &topic,
-        };
         loop {
             let (page, more) = self.next_page(&topic).await?;
+            let target = Target {
+                node,
+                group_id,
+                topic: &topic,
+                read_at: Instant::now(),
+            };
             for batch in page.chunks(APPLY_BATCH) {
                 self.apply_batch(&target, batch, summary).await?;
             }
@@ -179,7 +168,10 @@ impl Client {
 
     /// Applies envelopes of the group in order in one transaction. If one of them fails, that
     /// transaction is rolled back and they are applied again one per transaction, so everything
-    /// before the failing envelope is kept, exactly as when each is applied alone.
+    /// before the failing envelope is kept, exactly as when each is applied alone. An envelope
+    /// that fails for its own sake is skipped with its reason recorded and the cursor passes it;
+    /// a failure that [stops a sync](CoreError::stops_sync) returns with the cursor before it.
+    /// Identity logs a check needs are fetched between attempts, never inside one.
     pub(crate) async fn apply_batch(
         &self,
         target: &Target<'_>,
@@ -187,24 +179,77 @@ impl Client {
         summary: &mut SyncSummary,
     ) -> Result<(), CoreError> {
         if batch.len() > 1 {
+            for _ in 0..MAX_IDENTITY_ROUNDS {
+                let mut applied = SyncSummary::default();
+                match self
+                    .apply_in_one_transaction(target, batch, &mut applied)
+                    .await
+                {
+                    Ok(()) => {
+                        summary.add_counts(&applied);
+                        return Ok(());
+                    }
+                    Err(CoreError::IdentitiesNeeded(inboxes)) => {
+                        self.refresh_identities(target.node, &inboxes).await?;
+                    }
+                    Err(err) => {
+                        tracing::debug!(code = %err.code(), "batch rolled back; one at a time: {err}");
+                        break;
+                    }
+                }
+            }
+        }
+        for env in batch {
+            self.apply_one(target, env, summary).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies one envelope in a transaction of its own (see [`Client::apply_batch`]).
+    async fn apply_one(
+        &self,
+        target: &Target<'_>,
+        env: &OriginatorEnvelope,
+        summary: &mut SyncSummary,
+    ) -> Result<(), CoreError> {
+        let mut rounds = 0;
+        let err = loop {
             let mut applied = SyncSummary::default();
             match self
-                .apply_in_one_transaction(target, batch, &mut applied)
+                .apply_in_one_transaction(target, std::slice::from_ref(env), &mut applied)
                 .await
             {
                 Ok(()) => {
                     summary.add_counts(&applied);
                     return Ok(());
                 }
-                Err(err) => {
-                    tracing::debug!(code = %err.code(), "batch rolled back; one at a time: {err}")
+                Err(CoreError::IdentitiesNeeded(inboxes)) if rounds < MAX_IDENTITY_ROUNDS => {
+                    rounds += 1;
+                    self.refresh_identities(target.node, &inboxes).await?;
                 }
+                Err(err) => break err,
             }
+        };
+        if err.stops_sync() {
+            return Err(err);
         }
-        for env in batch {
-            self.apply_in_one_transaction(target, std::slice::from_ref(env), summary)
-                .await?;
-        }
+        tracing::warn!(code = %err.code(), "envelope skipped: {err}");
+        summary.skipped += 1;
+        self.skip(target.topic, env, &err).await
+    }
+
+    /// Records that `env` of `topic` was skipped for `err` and moves the cursor past it, in a
+    /// transaction of its own.
+    pub(crate) async fn skip(
+        &self,
+        topic: &Topic,
+        env: &OriginatorEnvelope,
+        err: &CoreError,
+    ) -> Result<(), CoreError> {
+        let mut tx = self.write_tx().await?;
+        db::skipped::record(&mut *tx, topic, env, err, crate::client::now_ns()).await?;
+        db::cursors::advance(&mut *tx, topic, env.originator_id, env.sequence_id).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -221,7 +266,7 @@ impl Client {
         let joined_epoch = db::conversations::joined_epoch(&mut *tx, group_id).await?;
         let mut applying = Applying::default();
         for env in envelopes {
-            verify_originator_envelope(env, &target.node.public_key)?;
+            target.node.verify(env)?;
             self.apply_group_envelope(&mut tx, &mut applying, target, joined_epoch, env, summary)
                 .await?;
         }

@@ -1,6 +1,8 @@
 //! Welcomes: joining the groups this installation was added to.
 
-use arx_identity::{verify_originator_envelope, InboxId, InstallationKey, Topic, TopicKind};
+use std::time::Instant;
+
+use arx_identity::{InboxId, InstallationKey, Topic, TopicKind};
 use arx_proto::{client_envelope::Payload, Cursor, OriginatorEnvelope, QueryRequest, TopicCursor};
 use openmls::prelude::{
     tls_codec::Deserialize as _, MlsMessageBodyIn, MlsMessageIn, StagedWelcome,
@@ -14,7 +16,8 @@ use crate::{
         self,
         conversations::{ConversationKind, NewConversation},
     },
-    dm::dm_group_id,
+    dm::{dm_group_id, DM_ID_LEN, GROUP_ID_LEN},
+    identities::{Point, MAX_IDENTITY_ROUNDS},
     error::CoreError,
     metadata::GroupMetadata,
     mls::{credential_inbox, join_config, mls_op, MlsProvider},
@@ -34,15 +37,17 @@ impl Client {
         let mut joined = 0;
         loop {
             let (page, more) = self.next_page(&welcomes).await?;
+            let read_at = Instant::now();
             for env in &page {
-                verify_originator_envelope(env, &node.public_key)?;
-                match self.join_from_welcome(node, env, &welcomes).await {
+                match self.join_with_identities(node, env, &welcomes, read_at).await {
                     Ok(true) => joined += 1,
                     Ok(false) => summary.skipped += 1,
+                    // A transport or local failure: the welcome is read again next sync.
+                    Err(err) if err.stops_sync() => return Err(err),
                     Err(err) => {
                         tracing::warn!(code = %err.code(), "welcome refused: {err}");
                         summary.skipped += 1;
-                        self.advance(&welcomes, env).await?;
+                        self.skip(&welcomes, env, &err).await?;
                     }
                 }
             }
@@ -56,6 +61,28 @@ impl Client {
             self.rotate_key_package().await?;
         }
         Ok(())
+    }
+
+    /// [`Client::join_from_welcome`], fetching the identity logs its checks need between
+    /// attempts (never inside its transaction).
+    async fn join_with_identities(
+        &self,
+        node: &NodeIdentity,
+        env: &OriginatorEnvelope,
+        topic: &Topic,
+        read_at: Instant,
+    ) -> Result<bool, CoreError> {
+        node.verify(env)?;
+        let mut rounds = 0;
+        loop {
+            match self.join_from_welcome(node, env, topic, read_at).await {
+                Err(CoreError::IdentitiesNeeded(inboxes)) if rounds < MAX_IDENTITY_ROUNDS => {
+                    rounds += 1;
+                    self.refresh_identities(node, &inboxes).await?;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Moves the cursor of `topic` past `env` in a transaction of its own.
@@ -81,7 +108,9 @@ impl Client {
             })
             .await?;
         for env in &page.envelopes {
-            verify_originator_envelope(env, &node.public_key)?;
+            if node.verify(env).is_err() {
+                continue;
+            }
             if let Ok(Payload::Welcome(w)) = decode_payload(env) {
                 if <[u8; 32]>::from(Sha256::digest(&w.mls_message)) == id {
                     return Ok(w.mls_message);
@@ -99,6 +128,7 @@ impl Client {
         node: &NodeIdentity,
         env: &OriginatorEnvelope,
         topic: &Topic,
+        read_at: Instant,
     ) -> Result<bool, CoreError> {
         let Payload::Welcome(welcome) = decode_payload(env)? else {
             return Err(CoreError::NodeInvalid(
@@ -137,16 +167,13 @@ impl Client {
                 ))
             })
             .collect::<Result<Vec<_>, CoreError>>()?;
-        self.check_leaves(node, &leaves).await?;
-        // A DM: exactly two inboxes and the group id both derive from them.
+        self.check_leaves_at(&leaves, &Point::of(env), read_at)
+            .await?;
         let me = self.inbox().await?;
         let mut inboxes: Vec<InboxId> = leaves.iter().map(|(i, _)| *i).collect();
         inboxes.sort();
         inboxes.dedup();
-        let dm_peer = match inboxes.as_slice() {
-            [a, b] if dm_group_id(a, b) == group_id => Some(if *a == me { *b } else { *a }),
-            _ => None,
-        };
+        let dm_peer = dm_peer_of(&group_id, &inboxes, &me)?;
         // A group joined again (after a removal) is a new state under the same id.
         self.store.groups.forget(&group_id);
         let epoch = {
@@ -173,5 +200,29 @@ impl Client {
         tx.commit().await?;
         self.conversations_changed.send_modify(|n| *n += 1);
         Ok(true)
+    }
+}
+
+/// Whether a welcome's group is a DM, and with whom: an id of a DM's length is accepted only
+/// for exactly two inboxes, one of them this one, from which the id derives; an id of a group's
+/// length is a group. Anything else is refused, so a group can never stand in for a DM.
+fn dm_peer_of(
+    group_id: &[u8],
+    inboxes: &[InboxId],
+    me: &InboxId,
+) -> Result<Option<InboxId>, CoreError> {
+    match group_id.len() {
+        GROUP_ID_LEN => Ok(None),
+        DM_ID_LEN => match inboxes {
+            [a, b] if (a == me || b == me) && dm_group_id(a, b) == group_id => {
+                Ok(Some(if a == me { *b } else { *a }))
+            }
+            _ => Err(CoreError::WelcomeRejected(
+                "a group under a DM's id that is not exactly that DM".into(),
+            )),
+        },
+        n => Err(CoreError::WelcomeRejected(format!(
+            "a group id of {n} bytes (a DM's has {DM_ID_LEN}, a group's {GROUP_ID_LEN})"
+        ))),
     }
 }

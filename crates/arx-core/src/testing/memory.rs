@@ -198,6 +198,7 @@ impl Transport for MemoryTransport {
             node_id: self.inner.key.node_id(),
             public_key: self.inner.key.public_key(),
             version: "memory".into(),
+            peers: Default::default(),
         })
     }
 
