@@ -7,7 +7,6 @@ use std::{
     path::{Path, PathBuf},
     str::FromStr,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use arx_core::{Client, GrpcTransport};
@@ -218,12 +217,9 @@ impl App {
             listen,
             database_url: format!("sqlite://{}", self.node_dir.join("node.db").display()),
             key_file: self.node_dir.join("node.key"),
-            service: arx_node::ServiceConfig {
-                limits: arx_node::Limits::default(),
-                rate_limit: None,
-                keepalive: Duration::from_secs(30),
-            },
+            service: arx_node::ServiceConfig::new(arx_node::Limits::default()),
             live_buffer: 4096,
+            tls: None,
         };
         match arx_node::start(config).await {
             Ok(node) => Ok((node.url(), Some(node))),

@@ -42,6 +42,8 @@ pub struct TestNodeOptions {
     pub rate_limit: Option<arx_node::RateLimit>,
     pub limits: Limits,
     pub keepalive: Duration,
+    /// Serve over TLS with this certificate and key.
+    pub tls: Option<arx_node::TlsFiles>,
 }
 
 impl Default for TestNodeOptions {
@@ -51,6 +53,7 @@ impl Default for TestNodeOptions {
             rate_limit: None,
             limits: Limits::default(),
             keepalive: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -69,11 +72,12 @@ impl TestNode {
             database_url: url,
             key_file: dir.path().join("node.key"),
             service: ServiceConfig {
-                limits: options.limits,
                 rate_limit: options.rate_limit,
                 keepalive: options.keepalive,
+                ..ServiceConfig::new(options.limits)
             },
             live_buffer: options.live_buffer,
+            tls: options.tls.clone(),
         };
         let key = arx_node::keyfile::load_or_create(&config.key_file).unwrap();
         let node = arx_node::start_with(config, store, key).await.unwrap();

@@ -1,7 +1,7 @@
 //! `arx demo`: an embedded node on loopback and two people, alice and bob, each with their own
 //! data directory and built-in wallet, talking in a group and in a DM, end to end.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc};
 
 use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner};
 use arx_identity::LocalWallet;
@@ -47,12 +47,9 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}", root.path().join("node/node.db").display()),
         key_file: root.path().join("node/node.key"),
-        service: ServiceConfig {
-            limits: Limits::default(),
-            rate_limit: None,
-            keepalive: Duration::from_secs(30),
-        },
+        service: ServiceConfig::new(Limits::default()),
         live_buffer: 4096,
+        tls: None,
     };
     let node = arx_node::start(config).await?;
     let url = node.url();

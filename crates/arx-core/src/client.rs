@@ -14,9 +14,8 @@ use std::{
 };
 
 use arx_identity::{
-    secret_file, Address, AssociationState, IdentityUpdate, InboxId,
-    InstallationKey, InstallationSigner, MemberId, Signature, Topic,
-    UnsignedAction, UnsignedIdentityUpdate,
+    secret_file, Address, AssociationState, IdentityUpdate, InboxId, InstallationKey,
+    InstallationSigner, MemberId, Signature, Topic, UnsignedAction, UnsignedIdentityUpdate,
 };
 use arx_proto::{client_envelope::Payload, ClientEnvelope, KeyPackageUpload, OriginatorEnvelope};
 use openmls::prelude::{tls_codec::Serialize as _, KeyPackage, MlsMessageOut};

@@ -32,10 +32,15 @@ const CREATION_CLAIM: &[u8] = b"arx/v1/creation";
 /// creator's installation key and its signature over the group id. A rival DM creation is
 /// recognised by it (its commit cannot be decrypted by the other side); anyone else's "commit"
 /// on the DM topic, without a claim signed by one of the two inboxes, is not.
-pub(crate) fn creation_claim(group_id: &[u8], signer: &SignatureKeyPair) -> Result<Vec<u8>, CoreError> {
+pub(crate) fn creation_claim(
+    group_id: &[u8],
+    signer: &SignatureKeyPair,
+) -> Result<Vec<u8>, CoreError> {
     let mut signed = CREATION_CLAIM.to_vec();
     signed.extend_from_slice(group_id);
-    let signature = signer.sign(&signed).map_err(|e| CoreError::MlsOperation(format!("{e:?}")))?;
+    let signature = signer
+        .sign(&signed)
+        .map_err(|e| CoreError::MlsOperation(format!("{e:?}")))?;
     let mut claim = signer.public().to_vec();
     claim.extend_from_slice(&signature);
     Ok(claim)
@@ -82,7 +87,11 @@ impl Client {
 
     /// The DM with `peer` if this installation has it. A conversation under the DM's id that is
     /// not exactly that DM (a group someone made with the id) is never returned as the DM.
-    async fn existing_dm(&self, group_id: &[u8], peer: &InboxId) -> Result<Option<Vec<u8>>, CoreError> {
+    async fn existing_dm(
+        &self,
+        group_id: &[u8],
+        peer: &InboxId,
+    ) -> Result<Option<Vec<u8>>, CoreError> {
         if !db::conversations::exists(&self.db, group_id).await? {
             return Ok(None);
         }
@@ -180,7 +189,9 @@ pub(crate) fn topic_creation_claimant(
     env: &arx_proto::OriginatorEnvelope,
     group_id: &[u8],
 ) -> Option<InstallationKey> {
-    let arx_proto::client_envelope::Payload::GroupMessage(m) = crate::sync::decode_payload(env).ok()? else {
+    let arx_proto::client_envelope::Payload::GroupMessage(m) =
+        crate::sync::decode_payload(env).ok()?
+    else {
         return None;
     };
     let message = MlsMessageIn::tls_deserialize_exact(m.mls_message.as_slice()).ok()?;

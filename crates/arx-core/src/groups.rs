@@ -80,8 +80,7 @@ impl Client {
         for ((inbox, key), env) in wanted.iter().zip(found) {
             let checked = (|| {
                 let env = env.ok_or("no key package published")?;
-                node.verify(&env)
-                    .map_err(|_| "bad node signature")?;
+                node.verify(&env).map_err(|_| "bad node signature")?;
                 let Ok(Payload::KeyPackage(upload)) = decode_payload(&env) else {
                     return Err("not a key package");
                 };

@@ -12,11 +12,7 @@
 //!   checks were read, fails with [`CoreError::IdentitiesNeeded`]; the caller rolls back, fetches
 //!   them ([`Client::refresh_identities`]) and applies again.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::Instant,
-};
+use std::{collections::HashMap, sync::Mutex, time::Instant};
 
 use arx_identity::{AssociationState, IdentityUpdate, InboxId, NoChainVerifier};
 use arx_proto::{client_envelope::Payload, ClientEnvelope, OriginatorEnvelope};

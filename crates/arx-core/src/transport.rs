@@ -12,7 +12,9 @@ use arx_proto::{
 use async_trait::async_trait;
 use futures::{stream::BoxStream, StreamExt};
 use prost::Message;
-use tonic::transport::Channel;
+use std::time::Duration;
+
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 use crate::error::{CoreError, RefusedCode};
 
@@ -87,18 +89,80 @@ pub struct GrpcTransport {
     client: NodeClient<Channel>,
 }
 
+/// How long connecting to a node may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one call may wait for its answer (a subscription: for its first message).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// HTTP/2 pings on an idle connection, and how long an unanswered one may take before the
+/// connection counts as dead (a half-open connection is found within their sum).
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to reach a node.
+#[derive(Clone, Debug, Default)]
+pub struct TransportOptions {
+    /// PEM certificates of the certificate authorities trusted for `https://` nodes, in
+    /// addition to the public web roots (a self-signed node's own certificate works).
+    pub ca_pem: Option<Vec<u8>>,
+    /// Allow `http://` (no TLS) to a host that is not this computer.
+    pub allow_plaintext: bool,
+}
+
+/// Whether `host` (of a URL) is this computer.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl GrpcTransport {
-    /// Connects lazily to the node at `url` (`http://HOST:PORT`).
+    /// Connects lazily to the node at `url` (`http://` on this computer, or `https://`).
     pub fn new(url: &str) -> Result<Self, CoreError> {
-        let channel = Channel::from_shared(url.to_owned())
-            .map_err(|e| CoreError::NodeUnreachable {
-                url: url.into(),
-                reason: e.to_string(),
-            })?
-            .connect_lazy();
+        Self::with_options(url, &TransportOptions::default())
+    }
+
+    /// [`GrpcTransport::new`] with TLS and plaintext options.
+    pub fn with_options(url: &str, options: &TransportOptions) -> Result<Self, CoreError> {
+        let invalid =
+            |reason: String| CoreError::InvalidInput(format!("node URL {url:?}: {reason}"));
+        let uri: tonic::codegen::http::Uri = url.parse().map_err(|e| invalid(format!("{e}")))?;
+        let host = uri.host().ok_or_else(|| invalid("no host".into()))?;
+        let mut endpoint = Channel::from_shared(url.to_owned())
+            .map_err(|e| invalid(e.to_string()))?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+            .keep_alive_while_idle(true)
+            .tcp_keepalive(Some(KEEPALIVE_INTERVAL));
+        match uri.scheme_str() {
+            Some("https") => {
+                let mut tls = ClientTlsConfig::new()
+                    .with_webpki_roots()
+                    .domain_name(host.trim_start_matches('[').trim_end_matches(']'));
+                if let Some(pem) = &options.ca_pem {
+                    tls = tls.ca_certificate(Certificate::from_pem(pem));
+                }
+                endpoint = endpoint
+                    .tls_config(tls)
+                    .map_err(|e| invalid(format!("TLS: {e}")))?;
+            }
+            Some("http") if is_loopback(host) || options.allow_plaintext => {}
+            Some("http") => {
+                return Err(invalid(
+                    "a node on another computer is reached over https:// (plaintext only on \
+                     this computer)"
+                        .into(),
+                ))
+            }
+            _ => return Err(invalid("use http:// (this computer) or https://".into())),
+        }
         Ok(Self {
             url: url.to_owned(),
-            client: NodeClient::new(channel).max_decoding_message_size(16 * 1024 * 1024),
+            client: NodeClient::new(endpoint.connect_lazy())
+                .max_decoding_message_size(16 * 1024 * 1024),
         })
     }
 

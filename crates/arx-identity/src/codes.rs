@@ -192,6 +192,8 @@ codes! {
         RateLimited = "rate.limited": "Too many calls from this address; wait and retry.",
         SubscribeLagged = "subscribe.lagged":
             "A subscriber fell too far behind and was ended; resubscribe from its cursors.",
+        SubscribeTooMany = "subscribe.too_many":
+            "Too many subscriptions open from one address (or on the node); retry later.",
         ShuttingDown = "node.shutting_down": "The node is stopping; retry on a node that runs.",
         StoreConflict = "store.conflict":
             "Another node process changed the same state first; retry.",

@@ -215,12 +215,9 @@ async fn main() {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: String::new(),
             key_file: key_dir.path().join("node.key"),
-            service: ServiceConfig {
-                limits: Limits::default(),
-                rate_limit: None,
-                keepalive: Duration::from_secs(30),
-            },
+            service: ServiceConfig::new(Limits::default()),
             live_buffer: 4096,
+            tls: None,
         };
         let key = arx_node::keyfile::load_or_create(&config.key_file).unwrap();
         let node = arx_node::start_with(config, target.store.clone(), key)

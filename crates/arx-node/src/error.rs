@@ -58,8 +58,10 @@ pub enum NodeError {
     InvalidRequest(String),
     #[error("too many requests from {peer}; slow down and retry")]
     RateLimited { peer: String },
-    #[error("subscription fell behind the live stream; resume from your cursors")]
+    #[error("subscription fell behind (not reading, or behind the live stream); resume from your cursors")]
     SubscriptionLagged,
+    #[error("at most {max} subscriptions may be open {scope}; close one or retry later")]
+    TooManySubscriptions { max: usize, scope: &'static str },
     #[error("the node is shutting down")]
     ShuttingDown,
     #[error("storage is unavailable: {0}")]
@@ -85,6 +87,7 @@ impl NodeError {
             Self::InvalidRequest(_) => NodeCode::InvalidRequest,
             Self::RateLimited { .. } => NodeCode::RateLimited,
             Self::SubscriptionLagged => NodeCode::SubscribeLagged,
+            Self::TooManySubscriptions { .. } => NodeCode::SubscribeTooMany,
             Self::ShuttingDown => NodeCode::ShuttingDown,
             Self::Store(StoreError::Conflict(_)) => NodeCode::StoreConflict,
             Self::Store(_) => NodeCode::StoreUnavailable,
@@ -96,7 +99,10 @@ impl NodeError {
     pub fn retryable(&self) -> bool {
         match self {
             Self::Identity { source, .. } => source.retryable(),
-            Self::RateLimited { .. } | Self::SubscriptionLagged | Self::ShuttingDown => true,
+            Self::RateLimited { .. }
+            | Self::SubscriptionLagged
+            | Self::TooManySubscriptions { .. }
+            | Self::ShuttingDown => true,
             Self::Store(_) => true,
             _ => false,
         }
@@ -121,7 +127,7 @@ impl NodeError {
 
     fn grpc_code(&self) -> Code {
         match self {
-            Self::RateLimited { .. } => Code::ResourceExhausted,
+            Self::RateLimited { .. } | Self::TooManySubscriptions { .. } => Code::ResourceExhausted,
             Self::SubscriptionLagged => Code::Aborted,
             Self::ShuttingDown => Code::Unavailable,
             Self::Store(StoreError::Conflict(_)) => Code::Aborted,

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod admission;
 pub mod error;
 pub mod keyfile;
 pub mod publisher;
@@ -9,6 +10,6 @@ pub mod store;
 pub mod validate;
 
 pub use error::{error_detail, NodeError};
-pub use server::{start, start_with, NodeConfig, RunningNode, StartError};
+pub use server::{start, start_with, NodeConfig, RunningNode, StartError, TlsFiles};
 pub use service::{RateLimit, ServiceConfig};
 pub use validate::Limits;

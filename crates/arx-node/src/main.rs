@@ -39,13 +39,27 @@ struct Args {
     #[arg(long, env = "ARX_NODE_MAX_BATCH", default_value_t = Limits::default().max_batch)]
     max_batch: usize,
 
-    /// Calls per second allowed from one client IP address (0 turns rate limiting off).
+    /// Cost units per second allowed from one caller (an IPv4 address or an IPv6 /64; 0 turns
+    /// rate limiting off). A lookup costs 1, Publish, Query and key/identity fetches 2,
+    /// Subscribe 8; the cost is charged before the request is read.
     #[arg(long, env = "ARX_NODE_RATE_LIMIT", default_value_t = 200)]
     rate_limit: u32,
 
-    /// Calls a client may make at once above its rate before being refused.
+    /// Cost units a caller may spend at once above its rate before being refused.
     #[arg(long, env = "ARX_NODE_RATE_BURST", default_value_t = 400)]
     rate_burst: u32,
+
+    /// Subscriptions open at once from one caller (an IPv4 address or an IPv6 /64).
+    #[arg(
+        long,
+        env = "ARX_NODE_MAX_SUBSCRIPTIONS_PER_ADDRESS",
+        default_value_t = 64
+    )]
+    max_subscriptions_per_address: usize,
+
+    /// Subscriptions open at once on the node.
+    #[arg(long, env = "ARX_NODE_MAX_SUBSCRIPTIONS", default_value_t = 10_000)]
+    max_subscriptions: usize,
 
     /// Seconds between keepalive messages on an idle subscription.
     #[arg(long, env = "ARX_NODE_KEEPALIVE_SECS", default_value_t = 30)]
@@ -55,6 +69,15 @@ struct Args {
     /// from its cursor.
     #[arg(long, env = "ARX_NODE_LIVE_BUFFER", default_value_t = 4096)]
     live_buffer: usize,
+
+    /// TLS certificate chain (PEM) to serve over TLS (clients then use https://). Needs
+    /// --tls-key. Without it the node serves plaintext, meant for this computer only.
+    #[arg(long, env = "ARX_NODE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "ARX_NODE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 
     /// Log format on stderr.
     #[arg(long, env = "ARX_NODE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -112,6 +135,21 @@ async fn main() -> ExitCode {
         per_second,
         burst: NonZeroU32::new(args.rate_burst).unwrap_or(per_second),
     });
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |path: &PathBuf| {
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            };
+            match (read(cert), read(key)) {
+                (Ok(cert_pem), Ok(key_pem)) => Some(arx_node::TlsFiles { cert_pem, key_pem }),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::error!(error = %e, "node failed to start");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        _ => None,
+    };
     let config = NodeConfig {
         listen: args.listen,
         database_url,
@@ -120,14 +158,17 @@ async fn main() -> ExitCode {
             .clone()
             .unwrap_or_else(|| args.data_dir.join("node.key")),
         service: ServiceConfig {
-            limits: Limits {
-                max_envelope_bytes: args.max_envelope_bytes,
-                max_batch: args.max_batch,
-            },
             rate_limit,
             keepalive: Duration::from_secs(args.keepalive_secs.max(1)),
+            max_subscriptions_per_caller: args.max_subscriptions_per_address.max(1),
+            max_subscriptions: args.max_subscriptions.max(1),
+            ..ServiceConfig::new(Limits {
+                max_envelope_bytes: args.max_envelope_bytes,
+                max_batch: args.max_batch,
+            })
         },
         live_buffer: args.live_buffer,
+        tls,
     };
     let mut node = match arx_node::start(config).await {
         Ok(node) => node,

@@ -12,6 +12,7 @@ use tokio::{
 };
 
 use crate::{
+    admission::{Admission, AdmissionLayer},
     keyfile::{self, KeyFileError},
     publisher::Publisher,
     service::{NodeService, ServiceConfig},
@@ -21,6 +22,11 @@ use crate::{
 /// Largest gRPC request the node decodes (a full batch of maximum-size envelopes is refused by
 /// the batch and envelope limits long before this).
 const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+/// Most concurrent calls (HTTP/2 streams) on one connection.
+const MAX_STREAMS_PER_CONNECTION: u32 = 128;
+/// How long a stopping node waits for calls in flight (a subscriber that stopped reading holds
+/// its stream open) before it closes every connection.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything needed to run a node.
 #[derive(Clone, Debug)]
@@ -31,6 +37,24 @@ pub struct NodeConfig {
     pub service: ServiceConfig,
     /// Envelopes buffered for live subscribers before a slow one is told to resume.
     pub live_buffer: usize,
+    /// Serve over TLS with this certificate chain and key (PEM); plaintext when None.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A TLS certificate chain and its private key, PEM-encoded.
+#[derive(Clone)]
+pub struct TlsFiles {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("TlsFiles")
+            .field("cert_pem_bytes", &self.cert_pem.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a node could not start.
@@ -47,12 +71,16 @@ pub enum StartError {
     Key(#[from] KeyFileError),
     #[error("cannot build the reflection service: {0}")]
     Reflection(String),
+    #[error("cannot use the TLS certificate and key: {0}")]
+    Tls(String),
 }
 
 /// A node serving on a socket. Dropping it does not stop it; call [`RunningNode::shutdown`].
 #[derive(Debug)]
 pub struct RunningNode {
     pub addr: SocketAddr,
+    /// Whether it serves over TLS.
+    pub tls: bool,
     pub node_id: u32,
     pub public_key: [u8; 32],
     shutdown: watch::Sender<bool>,
@@ -61,16 +89,27 @@ pub struct RunningNode {
 }
 
 impl RunningNode {
-    /// `http://ADDR`, for clients.
+    /// `http://ADDR` (or `https://localhost:PORT` over TLS), for clients.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.tls {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
     }
 
     /// Stops accepting calls, ends subscriptions, finishes in-flight publishes, and returns when
     /// everything is written.
-    pub async fn shutdown(self) -> Result<(), tonic::transport::Error> {
+    pub async fn shutdown(mut self) -> Result<(), tonic::transport::Error> {
         let _ = self.shutdown.send(true);
-        let served = self.server.await.unwrap_or(Ok(()));
+        let served = match tokio::time::timeout(SHUTDOWN_GRACE, &mut self.server).await {
+            Ok(served) => served.unwrap_or(Ok(())),
+            Err(_) => {
+                tracing::warn!("calls still open after the grace period; closing them");
+                self.server.abort();
+                Ok(())
+            }
+        };
         let _ = self.writer.await;
         served
     }
@@ -106,6 +145,7 @@ pub async fn start_with(
     })?;
     let node_id = key.node_id();
     let public_key = key.public_key();
+    store.register_node(node_id, &public_key).await?;
     let next_sequence_id = store.last_sequence_id(node_id).await? + 1;
 
     let (live, _) = broadcast::channel(config.live_buffer.max(16));
@@ -143,9 +183,20 @@ pub async fn start_with(
         health.set_not_serving::<NodeServer<NodeService>>().await;
         tracing::info!("shutting down: no new calls, finishing in-flight ones");
     };
+    let admission = config.service.rate_limit.map(Admission::new);
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &config.tls {
+        let identity = tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem);
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .map_err(|e| StartError::Tls(e.to_string()))?;
+    }
     let server = tokio::spawn(
-        tonic::transport::Server::builder()
+        builder
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+            .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+            .layer(AdmissionLayer::new(admission))
             .add_service(health_service)
             .add_service(reflection)
             .add_service(node)
@@ -160,6 +211,7 @@ pub async fn start_with(
     tracing::info!(%addr, node_id, backend = store.backend(), next_sequence_id, "node serving");
     Ok(RunningNode {
         addr,
+        tls: config.tls.is_some(),
         node_id,
         public_key,
         shutdown: shutdown_tx,

@@ -6,7 +6,7 @@ use std::{
     net::IpAddr,
     num::NonZeroU32,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -15,12 +15,11 @@ use arx_proto::{
     fetch_key_packages_response, get_identity_updates_response, get_inbox_ids_response,
     node_server::Node, subscribe_response, Cursor, FetchKeyPackagesRequest,
     FetchKeyPackagesResponse, GetIdentityUpdatesRequest, GetIdentityUpdatesResponse,
-    GetInboxIdsRequest, GetInboxIdsResponse, NodeInfoRequest, NodeInfoResponse, OriginatorEnvelope,
-    PublishRequest, PublishResponse, QueryRequest, QueryResponse, SubscribeRequest,
-    SubscribeResponse, TopicCursor,
+    GetInboxIdsRequest, GetInboxIdsResponse, NodeInfoRequest, NodeInfoResponse, NodePeer,
+    OriginatorEnvelope, PublishRequest, PublishResponse, QueryRequest, QueryResponse,
+    SubscribeRequest, SubscribeResponse, TopicCursor,
 };
 use futures::Stream;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use openmls_rust_crypto::RustCrypto;
 use prost::Message;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -28,6 +27,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::{
+    admission::CallerKey,
     error::NodeError,
     publisher::{Delivered, Publisher},
     store::{Store, StoreError, StoredEnvelope},
@@ -36,8 +36,19 @@ use crate::{
 
 /// Most topics in one Query call.
 pub const MAX_QUERY_TOPICS: usize = 1_000;
-/// Most topics in one subscription.
-pub const MAX_SUBSCRIBE_TOPICS: usize = 10_000;
+/// Most topics in one subscription (a client that needs more opens several).
+pub const MAX_SUBSCRIBE_TOPICS: usize = 1_000;
+/// Most encoded envelope bytes in one Query page or Subscribe message (a page always holds at
+/// least one envelope, and one envelope is at most 1 MiB, so every answer stays far below the
+/// clients' 16 MiB message limit).
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Most encoded bytes of identity logs in one GetIdentityUpdates answer.
+pub const MAX_IDENTITY_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+/// Messages waiting for one subscriber before it must read (each at most one page).
+const SUBSCRIBER_BUFFER: usize = 4;
+/// How long a subscriber may leave a message unread before it is ended with
+/// `subscribe.lagged`.
+const SLOW_READER: Duration = Duration::from_secs(15);
 /// Most envelopes in one Query page, and the default.
 pub const MAX_QUERY_LIMIT: u32 = 1_000;
 pub const DEFAULT_QUERY_LIMIT: u32 = 500;
@@ -59,6 +70,54 @@ pub struct ServiceConfig {
     pub limits: Limits,
     pub rate_limit: Option<RateLimit>,
     pub keepalive: Duration,
+    /// Most subscriptions open at once from one caller (an IPv4 address or an IPv6 /64).
+    pub max_subscriptions_per_caller: usize,
+    /// Most subscriptions open at once in all.
+    pub max_subscriptions: usize,
+}
+
+impl ServiceConfig {
+    /// The defaults of `arx-node` (no rate limit).
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            rate_limit: None,
+            keepalive: Duration::from_secs(30),
+            max_subscriptions_per_caller: 64,
+            max_subscriptions: 10_000,
+        }
+    }
+}
+
+/// Open subscriptions, per caller and in all.
+#[derive(Debug, Default)]
+struct SubscriptionCounts {
+    per_caller: HashMap<CallerKey, usize>,
+    total: usize,
+}
+
+/// One open subscription, counted until dropped.
+struct SubscriptionSlot {
+    counts: Arc<Mutex<SubscriptionCounts>>,
+    caller: Option<CallerKey>,
+}
+
+impl Drop for SubscriptionSlot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(caller) = self.caller {
+            if let Some(n) = counts.per_caller.get_mut(&caller) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.per_caller.remove(&caller);
+                }
+            }
+        }
+    }
 }
 
 /// The `Node` gRPC service.
@@ -70,7 +129,7 @@ pub struct NodeService {
     public_key: [u8; 32],
     config: ServiceConfig,
     crypto: RustCrypto,
-    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    subscriptions: Arc<Mutex<SubscriptionCounts>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -84,9 +143,6 @@ impl NodeService {
         config: ServiceConfig,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        let limiter = config
-            .rate_limit
-            .map(|r| RateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst)));
         Self {
             store,
             publisher,
@@ -95,20 +151,39 @@ impl NodeService {
             public_key,
             config,
             crypto: RustCrypto::default(),
-            limiter,
+            subscriptions: Arc::default(),
             shutdown,
         }
     }
 
-    fn admit<T>(&self, request: &Request<T>) -> Result<(), NodeError> {
-        let (Some(limiter), Some(peer)) = (&self.limiter, request.remote_addr()) else {
-            return Ok(());
-        };
-        limiter
-            .check_key(&peer.ip())
-            .map_err(|_| NodeError::RateLimited {
-                peer: peer.ip().to_string(),
-            })
+    /// Counts a new subscription of `caller`; refused beyond the per-caller or total limit.
+    fn open_subscription(&self, caller: Option<IpAddr>) -> Result<SubscriptionSlot, NodeError> {
+        let caller = caller.map(CallerKey::of);
+        let mut counts = self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if counts.total >= self.config.max_subscriptions {
+            return Err(NodeError::TooManySubscriptions {
+                max: self.config.max_subscriptions,
+                scope: "on this node",
+            });
+        }
+        if let Some(caller) = caller {
+            let open = counts.per_caller.entry(caller).or_insert(0);
+            if *open >= self.config.max_subscriptions_per_caller {
+                return Err(NodeError::TooManySubscriptions {
+                    max: self.config.max_subscriptions_per_caller,
+                    scope: "from one address",
+                });
+            }
+            *open += 1;
+        }
+        counts.total += 1;
+        Ok(SubscriptionSlot {
+            counts: self.subscriptions.clone(),
+            caller,
+        })
     }
 }
 
@@ -170,30 +245,45 @@ fn parse_topics(topics: Vec<TopicCursor>, max: usize) -> Result<Vec<TopicRead>, 
     Ok(reads)
 }
 
-/// Reads up to `limit` envelopes of `reads` after their cursors; returns them and whether more
-/// are waiting. Advances the cursors in `reads` past what it returns.
+/// Reads up to `limit` envelopes (and about `max_bytes`) of `reads` after their cursors;
+/// returns them and whether more are waiting. Advances the cursors in `reads` past what it
+/// returns. A fixed number of statements per originator, whatever the number of topics.
 async fn read_page(
     store: &dyn Store,
     reads: &mut [TopicRead],
     limit: u32,
+    max_bytes: usize,
 ) -> Result<(Vec<OriginatorEnvelope>, bool), NodeError> {
-    let originators = store.originators().await?;
+    let index: HashMap<Vec<u8>, usize> = reads
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.topic.clone(), i))
+        .collect();
     let mut out = Vec::new();
-    for read in reads.iter_mut() {
-        for &originator in &originators {
-            let remaining = limit.saturating_sub(out.len() as u32);
-            let after = read.cursor.get(&originator).copied().unwrap_or(0);
-            let rows = store
-                .query(&read.topic, originator, after, remaining + 1)
-                .await?;
-            let more = rows.len() > remaining as usize;
-            for row in rows.iter().take(remaining as usize) {
-                out.push(decode_stored(row)?);
-                read.cursor.insert(originator, row.sequence_id);
+    let mut bytes = 0usize;
+    for originator in store.originators().await? {
+        let remaining = limit.saturating_sub(out.len() as u32);
+        let budget = max_bytes.saturating_sub(bytes);
+        if remaining == 0 || budget == 0 {
+            return Ok((out, true));
+        }
+        let cursors: Vec<(Vec<u8>, u64)> = reads
+            .iter()
+            .map(|r| {
+                let after = r.cursor.get(&originator).copied().unwrap_or(0);
+                (r.topic.clone(), after)
+            })
+            .collect();
+        let (rows, more) = store.page(&cursors, originator, remaining, budget).await?;
+        for row in &rows {
+            bytes += row.envelope.len();
+            if let Some(&i) = index.get(&row.topic) {
+                reads[i].cursor.insert(originator, row.sequence_id);
             }
-            if more {
-                return Ok((out, true));
-            }
+            out.push(decode_stored(row)?);
+        }
+        if more {
+            return Ok((out, true));
         }
     }
     Ok((out, false))
@@ -201,18 +291,26 @@ async fn read_page(
 
 type SubscribeStream = Pin<Box<dyn Stream<Item = Result<SubscribeResponse, Status>> + Send>>;
 
-/// The `Node` service: every RPC admits its caller (the rate limit), then answers with the
-/// method named beside it, a refusal becoming the gRPC status its code maps to. (A macro so
-/// the trait's methods, all of this one shape, are written once.)
+/// The `Node` service: every unary RPC answers with the method named beside it, a refusal
+/// becoming the gRPC status its code maps to (a macro so the trait's methods, all of this one
+/// shape, are written once). Subscribe also needs the caller's address. The rate limit was
+/// charged before the request was decoded (see `admission`).
 macro_rules! rpcs {
     ($($rpc:ident($req:ty) -> $resp:ty => $method:ident;)+) => {
         #[tonic::async_trait]
         impl Node for NodeService {
             type SubscribeStream = SubscribeStream;
 
+            async fn subscribe(
+                &self,
+                request: Request<SubscribeRequest>,
+            ) -> Result<Response<SubscribeStream>, Status> {
+                let caller = request.remote_addr().map(|a| a.ip());
+                Ok(Response::new(self.subscription(caller, request.into_inner()).await?))
+            }
+
             $(
                 async fn $rpc(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
-                    self.admit(&request)?;
                     Ok(Response::new(self.$method(request.into_inner()).await?))
                 }
             )+
@@ -223,7 +321,6 @@ macro_rules! rpcs {
 rpcs! {
     publish(PublishRequest) -> PublishResponse => publish_envelopes;
     query(QueryRequest) -> QueryResponse => query_page;
-    subscribe(SubscribeRequest) -> SubscribeStream => subscription;
     get_inbox_ids(GetInboxIdsRequest) -> GetInboxIdsResponse => inbox_ids;
     get_identity_updates(GetIdentityUpdatesRequest) -> GetIdentityUpdatesResponse => identity_updates;
     fetch_key_packages(FetchKeyPackagesRequest) -> FetchKeyPackagesResponse => key_packages;
@@ -265,7 +362,8 @@ impl NodeService {
             n => n.min(MAX_QUERY_LIMIT),
         };
         let mut reads = parse_topics(request.topics, MAX_QUERY_TOPICS)?;
-        let (envelopes, has_more) = read_page(self.store.as_ref(), &mut reads, limit).await?;
+        let (envelopes, has_more) =
+            read_page(self.store.as_ref(), &mut reads, limit, MAX_PAGE_BYTES).await?;
         Ok(QueryResponse {
             envelopes,
             has_more,
@@ -273,10 +371,16 @@ impl NodeService {
     }
 
     /// Catch-up from the cursors, then live envelopes, until the caller or the node stops.
-    async fn subscription(&self, request: SubscribeRequest) -> Result<SubscribeStream, NodeError> {
+    async fn subscription(
+        &self,
+        caller: Option<IpAddr>,
+        request: SubscribeRequest,
+    ) -> Result<SubscribeStream, NodeError> {
         let reads = parse_topics(request.topics, MAX_SUBSCRIBE_TOPICS)?;
-        let (tx, rx) = mpsc::channel(16);
+        let slot = self.open_subscription(caller)?;
+        let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER);
         let subscription = Subscription {
+            _slot: slot,
             store: self.store.clone(),
             live: self.live.clone(),
             keepalive: self.config.keepalive,
@@ -322,6 +426,13 @@ impl NodeService {
         let inbox_ids = lookup_keys(&requests, ("inboxes", "inbox id"), |entry| {
             InboxId::from_slice(&entry.inbox_id).map_err(|e| e.to_string())
         })?;
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = inbox_ids.iter().find(|id| !seen.insert(**id)) {
+            return Err(NodeError::InvalidRequest(format!(
+                "inbox {twice} is asked for twice"
+            )));
+        }
+        let mut bytes = 0usize;
         let mut responses = Vec::with_capacity(requests.len());
         for (entry, inbox_id) in requests.into_iter().zip(inbox_ids) {
             let topic = Topic::identity_log(&inbox_id).to_bytes();
@@ -339,6 +450,13 @@ impl NodeService {
                         .await
                         .map_err(NodeError::from)?;
                     for row in &rows {
+                        bytes += row.envelope.len();
+                        if bytes > MAX_IDENTITY_RESPONSE_BYTES {
+                            return Err(NodeError::InvalidRequest(format!(
+                                "the identity logs asked for exceed {MAX_IDENTITY_RESPONSE_BYTES} \
+                                 bytes; ask for fewer inboxes at once"
+                            )));
+                        }
                         envelopes.push(decode_stored(row)?);
                         after = row.sequence_id;
                     }
@@ -365,6 +483,12 @@ impl NodeService {
         let parsed = lookup_keys(&keys, ("installation keys", "installation key"), |k| {
             InstallationKey::from_slice(k).map_err(|e| e.to_string())
         })?;
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = parsed.iter().find(|k| !seen.insert(**k)) {
+            return Err(NodeError::InvalidRequest(format!(
+                "installation {twice} is asked for twice"
+            )));
+        }
         let raw: Vec<[u8; 32]> = parsed.iter().map(|k| *k.as_bytes()).collect();
         let now = u64::try_from(now_ns() / 1_000_000_000).unwrap_or(0);
         let found = self
@@ -400,10 +524,22 @@ impl NodeService {
 
     /// This node's id, public key and version.
     async fn info(&self, _: NodeInfoRequest) -> Result<NodeInfoResponse, NodeError> {
+        let peers = self
+            .store
+            .nodes()
+            .await?
+            .into_iter()
+            .filter(|(id, _)| *id != self.node_id)
+            .map(|(node_id, key)| NodePeer {
+                node_id,
+                public_key: key.to_vec(),
+            })
+            .collect();
         Ok(NodeInfoResponse {
             node_id: self.node_id,
             public_key: self.public_key.to_vec(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            peers,
         })
     }
 }
@@ -434,6 +570,8 @@ fn lookup_keys<T, K>(
 /// One Subscribe stream: catch-up from the store, a caught-up marker, then live envelopes from
 /// memory, deduplicated against what catch-up already sent.
 struct Subscription {
+    /// Counted as open until the subscription ends.
+    _slot: SubscriptionSlot,
     store: Arc<dyn Store>,
     live: broadcast::Sender<Arc<Delivered>>,
     keepalive: Duration,
@@ -453,22 +591,30 @@ impl Subscription {
         let ended = self.stream(&mut reads).await;
         if let End::Error(err) = ended {
             tracing::debug!(code = %err.code(), "subscription ended");
-            let _ = self.tx.send(Err(err.into())).await;
+            // Told only if there is room: a subscriber that stopped reading is not waited for.
+            let _ = self.tx.try_send(Err(err.into()));
         }
     }
 
+    /// Sends one message, waiting at most [`SLOW_READER`] for the subscriber to make room,
+    /// and not at all once the node is stopping.
     async fn send(&self, event: subscribe_response::Event) -> Result<(), End> {
-        self.tx
-            .send(Ok(SubscribeResponse { event: Some(event) }))
-            .await
-            .map_err(|_| End::Closed)
+        let mut stopping = self.shutdown.clone();
+        tokio::select! {
+            sent = self.tx.send(Ok(SubscribeResponse { event: Some(event) })) => {
+                sent.map_err(|_| End::Closed)
+            }
+            _ = tokio::time::sleep(SLOW_READER) => Err(End::Error(NodeError::SubscriptionLagged)),
+            _ = stopping.wait_for(|stop| *stop) => Err(End::Error(NodeError::ShuttingDown)),
+        }
     }
 
     async fn catch_up(&self, reads: &mut [TopicRead]) -> Result<(), End> {
         loop {
-            let (envelopes, more) = read_page(self.store.as_ref(), reads, CATCH_UP_PAGE)
-                .await
-                .map_err(End::Error)?;
+            let (envelopes, more) =
+                read_page(self.store.as_ref(), reads, CATCH_UP_PAGE, MAX_PAGE_BYTES)
+                    .await
+                    .map_err(End::Error)?;
             if !envelopes.is_empty() {
                 self.send(subscribe_response::Event::Envelopes(
                     subscribe_response::Envelopes { envelopes },

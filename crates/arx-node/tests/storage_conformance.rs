@@ -84,6 +84,104 @@ async fn query_respects_topic_originator_cursor_and_limit(store: Arc<dyn Store>)
     assert_eq!(store.originators().await.unwrap(), vec![1, 2]);
 }
 
+async fn a_page_reads_many_topics_in_sequence_order_bounded_by_count_and_bytes(
+    store: Arc<dyn Store>,
+) {
+    // 3 topics interleaved on originator 1, and one envelope of another originator.
+    let mut envelopes = Vec::new();
+    for s in 1..=30u64 {
+        let topic: &[u8] = match s % 3 {
+            0 => b"a",
+            1 => b"b",
+            _ => b"c",
+        };
+        envelopes.push(env(1, s, topic));
+    }
+    envelopes.push(env(2, 1, b"a"));
+    store.append(&batch(envelopes)).await.unwrap();
+    let reads = |a: u64, b: u64| vec![(b"a".to_vec(), a), (b"b".to_vec(), b)];
+    let seqs = |v: &[StoredEnvelope]| v.iter().map(|e| e.sequence_id).collect::<Vec<_>>();
+
+    // Both topics from their cursors, ascending, c and originator 2 left out.
+    let (page, more) = store.page(&reads(0, 0), 1, 100, usize::MAX).await.unwrap();
+    let expected: Vec<u64> = (1..=30).filter(|s| s % 3 != 2).collect();
+    assert_eq!(seqs(&page), expected);
+    assert!(!more);
+    assert_eq!(page[0], env(1, 1, b"b"));
+
+    // Cursors are per topic.
+    let (page, _) = store
+        .page(&reads(27, 10), 1, 100, usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(seqs(&page), vec![13, 16, 19, 22, 25, 28, 30]);
+
+    // By count: the first 4, and more follow. One topic alone past the limit says so too.
+    let (page, more) = store.page(&reads(0, 0), 1, 4, usize::MAX).await.unwrap();
+    assert_eq!((seqs(&page), more), (vec![1, 3, 4, 6], true));
+    let (page, more) = store
+        .page(&[(b"a".to_vec(), 0)], 1, 10, usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!((page.len(), more), (10, false));
+    let (page, more) = store
+        .page(&[(b"a".to_vec(), 0)], 1, 9, usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!((page.len(), more), (9, true));
+
+    // By bytes: the first test envelopes are 12 bytes each; 25 bytes hold two, and a budget
+    // below one envelope still returns one.
+    let (page, more) = store.page(&reads(0, 0), 1, 100, 25).await.unwrap();
+    assert_eq!((seqs(&page), more), (vec![1, 3], true));
+    let (page, more) = store.page(&reads(0, 0), 1, 100, 1).await.unwrap();
+    assert_eq!((seqs(&page), more), (vec![1], true));
+
+    // Nothing after the cursors, and an unknown originator.
+    let (page, more) = store
+        .page(&reads(30, 30), 1, 100, usize::MAX)
+        .await
+        .unwrap();
+    assert!(page.is_empty() && !more);
+    assert!(store
+        .page(&reads(0, 0), 9, 100, usize::MAX)
+        .await
+        .unwrap()
+        .0
+        .is_empty());
+    assert_eq!(
+        seqs(
+            &store
+                .page(&reads(0, 0), 2, 100, usize::MAX)
+                .await
+                .unwrap()
+                .0
+        ),
+        vec![1]
+    );
+
+    // A thousand topics in one call.
+    let many: Vec<(Vec<u8>, u64)> = (0..1_000u32)
+        .map(|i| (format!("topic {i}").into_bytes(), 0))
+        .chain([(b"c".to_vec(), 0)])
+        .collect();
+    let (page, more) = store.page(&many, 1, 100, usize::MAX).await.unwrap();
+    assert_eq!((page.len(), more), (10, false));
+}
+
+async fn nodes_register_once_per_id_and_key(store: Arc<dyn Store>) {
+    assert!(store.nodes().await.unwrap().is_empty());
+    store.register_node(7, &[7; 32]).await.unwrap();
+    store.register_node(7, &[7; 32]).await.unwrap();
+    store.register_node(3, &[3; 32]).await.unwrap();
+    assert_eq!(
+        store.nodes().await.unwrap(),
+        vec![(3, [3; 32]), (7, [7; 32])]
+    );
+    let err = store.register_node(7, &[8; 32]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+}
+
 async fn last_sequence_id_is_per_originator(store: Arc<dyn Store>) {
     assert_eq!(store.last_sequence_id(1).await.unwrap(), 0);
     store
@@ -234,6 +332,8 @@ macro_rules! conformance_suite {
                 an_address_belongs_to_one_inbox_and_can_move_in_one_batch,
                 key_packages_keep_the_newest_and_skip_expired,
                 a_key_package_must_reference_a_stored_envelope,
+                a_page_reads_many_topics_in_sequence_order_bounded_by_count_and_bytes,
+                nodes_register_once_per_id_and_key,
             );
         }
     };

@@ -128,15 +128,16 @@ pub(crate) async fn dm_peer(
     db: impl SqliteExecutor<'_>,
     group_id: &[u8],
 ) -> Result<Option<InboxId>, CoreError> {
-    let peer: Option<Option<Vec<u8>>> = sqlx::query_scalar(
-        "SELECT dm_peer FROM conversations WHERE group_id = $1 AND kind = $2",
-    )
-    .bind(group_id)
-    .bind(ConversationKind::Dm.as_str())
-    .fetch_optional(db)
-    .await?;
+    let peer: Option<Option<Vec<u8>>> =
+        sqlx::query_scalar("SELECT dm_peer FROM conversations WHERE group_id = $1 AND kind = $2")
+            .bind(group_id)
+            .bind(ConversationKind::Dm.as_str())
+            .fetch_optional(db)
+            .await?;
     peer.flatten()
-        .map(|p| InboxId::from_slice(&p).map_err(|_| CoreError::corrupt("dm_peer", hex::encode(&p))))
+        .map(|p| {
+            InboxId::from_slice(&p).map_err(|_| CoreError::corrupt("dm_peer", hex::encode(&p)))
+        })
         .transpose()
 }
 

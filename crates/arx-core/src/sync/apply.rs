@@ -11,6 +11,7 @@ use openmls::prelude::{
 
 use super::{decode_payload, Applying, Target};
 use crate::{
+    client::now_ns,
     client::Client,
     db::{
         self,
@@ -18,7 +19,6 @@ use crate::{
         intents::IntentKind,
         messages::{Position, Received},
     },
-    client::now_ns,
     dm::creation_claimant,
     error::{CoreCode, CoreError},
     identities::Point,
@@ -101,7 +101,9 @@ impl Client {
             let outcome = match rival {
                 Ok(true) => self.lose_dm_creation(tx, &mut group, group_id).await,
                 Ok(false) => {
-                    let err = CoreError::CommitRefused("a commit at epoch 0 without a valid creation claim".into());
+                    let err = CoreError::CommitRefused(
+                        "a commit at epoch 0 without a valid creation claim".into(),
+                    );
                     skipped(tx, target, env, &err, summary).await
                 }
                 Err(err) => Err(err),
@@ -209,7 +211,10 @@ impl Client {
         message: &ProtocolMessage,
     ) -> Result<bool, CoreError> {
         let group_id = target.group_id;
-        if db::intents::prepared_change(&mut **tx, group_id).await?.is_none() {
+        if db::intents::prepared_change(&mut **tx, group_id)
+            .await?
+            .is_none()
+        {
             return Ok(false);
         }
         let Some(peer) = db::conversations::dm_peer(&mut **tx, group_id).await? else {
@@ -227,7 +232,10 @@ impl Client {
         let me = self.inbox().await?;
         let point = Point::of(env);
         for inbox in [peer, me] {
-            let state = self.identities.state_at(&inbox, &point, target.read_at).await?;
+            let state = self
+                .identities
+                .state_at(&inbox, &point, target.read_at)
+                .await?;
             if state.is_some_and(|s| s.has_installation(&key)) {
                 return Ok(true);
             }

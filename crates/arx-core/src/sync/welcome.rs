@@ -17,8 +17,8 @@ use crate::{
         conversations::{ConversationKind, NewConversation},
     },
     dm::{dm_group_id, DM_ID_LEN, GROUP_ID_LEN},
-    identities::{Point, MAX_IDENTITY_ROUNDS},
     error::CoreError,
+    identities::{Point, MAX_IDENTITY_ROUNDS},
     metadata::GroupMetadata,
     mls::{credential_inbox, join_config, mls_op, MlsProvider},
     model::SyncSummary,
@@ -39,7 +39,10 @@ impl Client {
             let (page, more) = self.next_page(&welcomes).await?;
             let read_at = Instant::now();
             for env in &page {
-                match self.join_with_identities(node, env, &welcomes, read_at).await {
+                match self
+                    .join_with_identities(node, env, &welcomes, read_at)
+                    .await
+                {
                     Ok(true) => joined += 1,
                     Ok(false) => summary.skipped += 1,
                     // A transport or local failure: the welcome is read again next sync.

@@ -125,6 +125,25 @@ pub trait Store: Send + Sync + 'static {
     /// Writes the whole batch in one transaction, or nothing.
     async fn append(&self, batch: &AppendBatch) -> Result<(), StoreError>;
 
+    /// Records that node `node_id` with `public_key` writes here. Refused (conflict) when that
+    /// id is registered with another key.
+    async fn register_node(&self, node_id: u32, public_key: &[u8; 32]) -> Result<(), StoreError>;
+
+    /// Every node registered here, by id.
+    async fn nodes(&self) -> Result<Vec<(u32, [u8; 32])>, StoreError>;
+
+    /// One page of `originator_id`'s envelopes on several topics, each read after its own
+    /// sequence id (`reads`: topic, after): ascending by sequence id, at most `limit` envelopes
+    /// and (but always at least one) `max_bytes` of encoded envelopes. True when more follow.
+    /// A fixed number of statements whatever the number of topics.
+    async fn page(
+        &self,
+        reads: &[(Vec<u8>, u64)],
+        originator_id: u32,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<(Vec<StoredEnvelope>, bool), StoreError>;
+
     /// Envelopes of `topic` from `originator_id` with a sequence id above `after`, ascending,
     /// at most `limit`.
     async fn query(

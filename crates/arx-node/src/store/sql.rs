@@ -5,7 +5,12 @@
 /// Envelope rows per INSERT statement (5 parameters each; far below both databases' limits).
 pub(crate) const ENVELOPE_ROWS_PER_INSERT: usize = 100;
 
-/// Implements [`super::Store`] for `$store` (a struct with a `pool: sqlx::Pool<$db>` field).
+/// Most topics one [`super::Store::page`] reads in one statement.
+pub(crate) const TOPICS_PER_STATEMENT: usize = 500;
+
+/// Implements [`super::Store`] for `$store` (a struct with `pool` (reads) and `writer` (the
+/// append transaction) `sqlx::Pool<$db>` fields, whose module has a `candidates` function that
+/// builds the first statement of a page).
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty, $backend:literal) => {
         use $crate::store::sql::ENVELOPE_ROWS_PER_INSERT;
@@ -49,7 +54,7 @@ macro_rules! impl_sql_store {
                 batch: &$crate::store::AppendBatch,
             ) -> Result<(), $crate::store::StoreError> {
                 use $crate::store::{to_i64, StoreError};
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let mut originators = std::collections::BTreeSet::new();
                 // Multi-row INSERTs: one statement per chunk instead of per row (with sqlx each
                 // statement is a round trip to the connection's worker thread).
@@ -167,6 +172,101 @@ macro_rules! impl_sql_store {
                 tx.commit().await?;
                 self.appended();
                 Ok(())
+            }
+
+            async fn register_node(
+                &self,
+                node_id: u32,
+                public_key: &[u8; 32],
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO nodes (node_id, public_key) VALUES ($1, $2) \
+                     ON CONFLICT (node_id) DO NOTHING",
+                )
+                .bind(i64::from(node_id))
+                .bind(&public_key[..])
+                .execute(&self.writer)
+                .await?;
+                let stored: Vec<u8> =
+                    sqlx::query_scalar("SELECT public_key FROM nodes WHERE node_id = $1")
+                        .bind(i64::from(node_id))
+                        .fetch_one(&self.writer)
+                        .await?;
+                if stored != public_key[..] {
+                    return Err($crate::store::StoreError::Conflict(format!(
+                        "node id {node_id} is registered here with another key"
+                    )));
+                }
+                Ok(())
+            }
+
+            async fn nodes(&self) -> Result<Vec<(u32, [u8; 32])>, $crate::store::StoreError> {
+                let rows: Vec<(i64, Vec<u8>)> =
+                    sqlx::query_as("SELECT node_id, public_key FROM nodes ORDER BY node_id")
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.into_iter()
+                    .map(|(id, key)| {
+                        let id = u32::try_from(id).map_err(|_| {
+                            $crate::store::StoreError::Corrupt(format!("node id {id}"))
+                        })?;
+                        Ok((id, $crate::store::fixed(key, "node public key")?))
+                    })
+                    .collect()
+            }
+
+            async fn page(
+                &self,
+                reads: &[(Vec<u8>, u64)],
+                originator_id: u32,
+                limit: u32,
+                max_bytes: usize,
+            ) -> Result<(Vec<$crate::store::StoredEnvelope>, bool), $crate::store::StoreError> {
+                use $crate::store::sql::TOPICS_PER_STATEMENT;
+                // First the candidates: per topic at most `limit` sequence ids after its
+                // cursor, with their sizes (no envelope bytes read), merged by sequence id.
+                let mut candidates: Vec<(i64, i64)> = Vec::new();
+                for chunk in reads.chunks(TOPICS_PER_STATEMENT) {
+                    let mut query = candidates_query(chunk, originator_id, limit)?;
+                    let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
+                    candidates.extend(rows);
+                }
+                candidates.sort_unstable();
+                // Then the page: by count and bytes, at least one.
+                let mut chosen = Vec::new();
+                let mut bytes = 0usize;
+                for &(sequence_id, size) in &candidates {
+                    let size = usize::try_from(size).unwrap_or(usize::MAX);
+                    if chosen.len() as u64 >= u64::from(limit)
+                        || (!chosen.is_empty() && bytes.saturating_add(size) > max_bytes)
+                    {
+                        break;
+                    }
+                    bytes = bytes.saturating_add(size);
+                    chosen.push(sequence_id);
+                }
+                let more = chosen.len() < candidates.len();
+                if chosen.is_empty() {
+                    return Ok((Vec::new(), more));
+                }
+                let mut fetch = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT originator_id, sequence_id, topic, received_at_ns, envelope \
+                     FROM envelopes WHERE originator_id = ",
+                );
+                fetch.push_bind(i64::from(originator_id));
+                fetch.push(" AND sequence_id IN (");
+                let mut ids = fetch.separated(", ");
+                for id in &chosen {
+                    ids.push_bind(*id);
+                }
+                fetch.push(") ORDER BY sequence_id");
+                let rows: Vec<(i64, i64, Vec<u8>, i64, Vec<u8>)> =
+                    fetch.build_query_as().fetch_all(&self.pool).await?;
+                let envelopes = rows
+                    .into_iter()
+                    .map(stored_envelope)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((envelopes, more))
             }
 
             async fn query(

@@ -1,0 +1,7 @@
+-- Nodes that write to this database, each with the key that signs its envelopes. One node
+-- process registers itself here when it starts; several processes may share a PostgreSQL
+-- database, and each tells its clients about the others (NodeInfo.peers).
+CREATE TABLE nodes (
+    node_id    INTEGER PRIMARY KEY NOT NULL,
+    public_key BLOB    NOT NULL
+) STRICT;
