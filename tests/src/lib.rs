@@ -189,8 +189,17 @@ impl Person {
 
     /// A fresh key package for this person's installation, as a client envelope.
     pub fn key_package_envelope(&self) -> Vec<u8> {
+        self.key_package_envelope_with_lifetime(openmls::prelude::Lifetime::new(60 * 60 * 24 * 28))
+    }
+
+    /// [`Person::key_package_envelope`] valid for `lifetime`.
+    pub fn key_package_envelope_with_lifetime(
+        &self,
+        lifetime: openmls::prelude::Lifetime,
+    ) -> Vec<u8> {
         // The same capabilities as an ARX engine's, so engines can add this person to groups.
         let bundle = KeyPackage::builder()
+            .key_package_lifetime(lifetime)
             .leaf_node_capabilities(arx_core::metadata::capabilities())
             .mark_as_last_resort()
             .build(

@@ -105,6 +105,27 @@ impl AssociationState {
         update: &IdentityUpdate,
         smart: &dyn SmartWalletVerifier,
     ) -> Result<AssociationState, IdentityError> {
+        Self::apply_update_with(current, update, smart, None).await
+    }
+
+    /// [`AssociationState::apply_update`] using signatures already checked by
+    /// [`CheckedSignatures::of`] (elsewhere, in parallel): what is left is the work that needs
+    /// the state. `checked` must be of this very update.
+    pub async fn apply_checked_update(
+        current: Option<&AssociationState>,
+        update: &IdentityUpdate,
+        smart: &dyn SmartWalletVerifier,
+        checked: &CheckedSignatures,
+    ) -> Result<AssociationState, IdentityError> {
+        Self::apply_update_with(current, update, smart, Some(checked)).await
+    }
+
+    async fn apply_update_with(
+        current: Option<&AssociationState>,
+        update: &IdentityUpdate,
+        smart: &dyn SmartWalletVerifier,
+        checked: Option<&CheckedSignatures>,
+    ) -> Result<AssociationState, IdentityError> {
         if update.actions.is_empty() {
             return Err(IdentityError::malformed(
                 "an identity update needs at least one action",
@@ -131,11 +152,14 @@ impl AssociationState {
         }
 
         let text = update.unsigned().signature_text();
+        let installation_hash = signing_hash_of_text(&text);
         let signed = SignedText {
-            installation_hash: signing_hash_of_text(&text),
+            installation_hash,
             wallet_hash: eip191_hash_message(&text).0,
             text,
             smart,
+            // Checks of another update's text count for nothing.
+            checked: checked.filter(|c| c.installation_hash == installation_hash),
         };
         let replay_keys: Vec<[u8; 32]> = update
             .actions
@@ -311,9 +335,82 @@ struct SignedText<'a> {
     /// What wallets sign (EIP-191 hash of the text).
     wallet_hash: [u8; 32],
     smart: &'a dyn SmartWalletVerifier,
+    /// Signatures of this text already checked.
+    checked: Option<&'a CheckedSignatures>,
+}
+
+/// The stateless half of checking an update's signatures, done before (and apart from) the
+/// work that needs the inbox's state: the signer of every wallet signature recovered, and every
+/// installation signature verified against the installation its action names. Costly (an
+/// ECDSA recovery per wallet signature), so a node does it on the caller's task, not on its
+/// single writer.
+#[derive(Clone, Debug, Default)]
+pub struct CheckedSignatures {
+    /// The update these are of (its installation signing hash).
+    installation_hash: [u8; 32],
+    recovered: std::collections::HashMap<[u8; 65], Address>,
+    installations: BTreeSet<([u8; 32], [u8; 64])>,
+}
+
+impl CheckedSignatures {
+    /// Checks what can be checked of `update`'s signatures without state. A wallet signature
+    /// that recovers no signer, or an installation signature that does not verify for the
+    /// installation named beside it, refuses the update.
+    pub fn of(update: &IdentityUpdate) -> Result<Self, IdentityError> {
+        let text = update.unsigned().signature_text();
+        let installation_hash = signing_hash_of_text(&text);
+        let mut checked = Self {
+            installation_hash,
+            ..Self::default()
+        };
+        for action in &update.actions {
+            for signature in action.signatures() {
+                if let Signature::Eip191(sig) = signature {
+                    if !checked.recovered.contains_key(sig) {
+                        checked.recovered.insert(*sig, recover_eip191(&text, sig)?);
+                    }
+                }
+            }
+            if let Action::AddAssociation {
+                new_member,
+                existing_member,
+                existing_member_signature,
+                new_member_signature,
+            } = action
+            {
+                for (member, signature) in [
+                    (new_member, new_member_signature),
+                    (existing_member, existing_member_signature),
+                ] {
+                    if let (MemberId::Installation(key), Signature::Installation(sig)) =
+                        (member, signature)
+                    {
+                        key.verify(&installation_hash, sig)?;
+                        checked.installations.insert((*key.as_bytes(), *sig));
+                    }
+                }
+            }
+        }
+        Ok(checked)
+    }
+
+    fn recovered(&self, text: &str, sig: &[u8; 65]) -> Result<Address, IdentityError> {
+        match self.recovered.get(sig) {
+            Some(address) => Ok(*address),
+            None => recover_eip191(text, sig),
+        }
+    }
 }
 
 impl SignedText<'_> {
+    /// The signer of a wallet signature over the text (recovered before, if it was).
+    fn recover(&self, sig: &[u8; 65]) -> Result<Address, IdentityError> {
+        match self.checked {
+            Some(checked) => checked.recovered(&self.text, sig),
+            None => recover_eip191(&self.text, sig),
+        }
+    }
+
     /// Checks that `signature` is `member`'s signature over the text.
     async fn verify_member(
         &self,
@@ -322,7 +419,7 @@ impl SignedText<'_> {
     ) -> Result<(), IdentityError> {
         match (member, signature) {
             (MemberId::Wallet(address), Signature::Eip191(sig)) => {
-                let signer = recover_eip191(&self.text, sig)?;
+                let signer = self.recover(sig)?;
                 if signer != *address {
                     return Err(IdentityError::SignatureInvalid(format!(
                         "the signature for {member} was made by another key"
@@ -349,6 +446,12 @@ impl SignedText<'_> {
                     .await
             }
             (MemberId::Installation(key), Signature::Installation(sig)) => {
+                if self
+                    .checked
+                    .is_some_and(|c| c.installations.contains(&(*key.as_bytes(), *sig)))
+                {
+                    return Ok(());
+                }
                 key.verify(&self.installation_hash, sig)
             }
             (MemberId::Wallet(_), Signature::Installation(_)) => {
@@ -372,7 +475,7 @@ impl SignedText<'_> {
         let recovery = MemberId::Wallet(recovery_address);
         match signature {
             Signature::Eip191(sig) => {
-                let signer = recover_eip191(&self.text, sig)?;
+                let signer = self.recover(sig)?;
                 if signer != recovery_address {
                     return Err(IdentityError::Unauthorized(format!(
                         "only the recovery address ({recovery}) may revoke members or change \

@@ -187,6 +187,8 @@ codes! {
             "A key package of an installation its inbox does not list.",
         AddressInUse = "identity.address_in_use":
             "A wallet address that already belongs to another inbox.",
+        IdentityLogFull = "identity.log_full":
+            "An inbox's identity log holds the most updates it may (256).",
         InvalidRequest = "request.invalid":
             "A call with missing, malformed or too many arguments.",
         RateLimited = "rate.limited": "Too many calls from this address; wait and retry.",

@@ -13,7 +13,9 @@ mod smart_wallet;
 mod topic;
 mod update;
 
-pub use association::{AssociationState, Member, MAX_INSTALLATIONS, MAX_WALLETS};
+pub use association::{
+    AssociationState, CheckedSignatures, Member, MAX_INSTALLATIONS, MAX_WALLETS,
+};
 pub use codes::{IdentityCode, NodeCode, RefusalCode};
 pub use envelope::{
     client_envelope_hash, node_id_from_public_key, originator_signing_hash,

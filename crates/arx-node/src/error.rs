@@ -54,6 +54,8 @@ pub enum NodeError {
         address: String,
         owner: String,
     },
+    #[error("envelope {index}: the identity log already holds {max} updates, the most one inbox may have")]
+    IdentityLogFull { index: usize, max: u64 },
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     #[error("too many requests from {peer}; slow down and retry")]
@@ -85,6 +87,7 @@ impl NodeError {
             Self::Identity { source, .. } => return source.code().into(),
             Self::AddressInUse { .. } => NodeCode::AddressInUse,
             Self::InvalidRequest(_) => NodeCode::InvalidRequest,
+            Self::IdentityLogFull { .. } => NodeCode::IdentityLogFull,
             Self::RateLimited { .. } => NodeCode::RateLimited,
             Self::SubscriptionLagged => NodeCode::SubscribeLagged,
             Self::TooManySubscriptions { .. } => NodeCode::SubscribeTooMany,
@@ -120,7 +123,8 @@ impl NodeError {
             | Self::InvalidKeyPackage { index, .. }
             | Self::InstallationNotAssociated { index, .. }
             | Self::Identity { index, .. }
-            | Self::AddressInUse { index, .. } => Some(*index),
+            | Self::AddressInUse { index, .. }
+            | Self::IdentityLogFull { index, .. } => Some(*index),
             _ => None,
         }
     }

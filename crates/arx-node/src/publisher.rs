@@ -13,7 +13,8 @@ use std::{
 };
 
 use arx_identity::{
-    Address, AssociationState, IdentityUpdate, InboxId, NodeKey, SmartWalletVerifier,
+    Address, AssociationState, CheckedSignatures, IdentityUpdate, InboxId, NodeKey,
+    SmartWalletVerifier,
 };
 use arx_proto::OriginatorEnvelope;
 use prost::Message;
@@ -26,6 +27,10 @@ use crate::{
     },
     validate::{Checked, ValidatedEnvelope},
 };
+
+/// Most updates in one inbox's identity log (with at most 16 KiB each, a whole log fits in
+/// one GetIdentityUpdates answer).
+pub const MAX_IDENTITY_UPDATES: u64 = 256;
 
 /// Most publish jobs written in one transaction.
 const MAX_JOBS_PER_COMMIT: usize = 128;
@@ -312,8 +317,10 @@ impl Writer {
             let sequence_id = first_sequence_id + index as u64;
             match &envelope.checked {
                 Checked::Plain => {}
-                Checked::IdentityUpdate(update) => {
-                    self.apply_identity_update(index, update, overlay).await?;
+                Checked::IdentityUpdate(checked) => {
+                    let (update, signatures) = checked.as_ref();
+                    self.apply_identity_update(index, update, signatures, overlay)
+                        .await?;
                 }
                 Checked::KeyPackage {
                     installation,
@@ -350,14 +357,25 @@ impl Writer {
         &self,
         index: usize,
         update: &IdentityUpdate,
+        signatures: &CheckedSignatures,
         overlay: &mut Overlay,
     ) -> Result<(), NodeError> {
         let inbox_id = update.inbox_id;
         let current = self.inbox(overlay, &inbox_id).await?;
-        let new_state = AssociationState::apply_update(
+        if current
+            .as_ref()
+            .is_some_and(|c| c.version >= MAX_IDENTITY_UPDATES)
+        {
+            return Err(NodeError::IdentityLogFull {
+                index,
+                max: MAX_IDENTITY_UPDATES,
+            });
+        }
+        let new_state = AssociationState::apply_checked_update(
             current.as_ref().map(|c| &c.state),
             update,
             self.smart_wallets.as_ref(),
+            signatures,
         )
         .await
         .map_err(|source| NodeError::Identity { index, source })?;

@@ -346,10 +346,11 @@ impl NodeService {
                 max: limits.max_batch,
             });
         }
+        let now_secs = u64::try_from(now_ns() / 1_000_000_000).unwrap_or(0);
         let validated = envelopes
             .into_iter()
             .enumerate()
-            .map(|(index, bytes)| validate_envelope(index, bytes, limits, &self.crypto))
+            .map(|(index, bytes)| validate_envelope(index, bytes, limits, &self.crypto, now_secs))
             .collect::<Result<Vec<_>, _>>()?;
         let envelopes = self.publisher.publish(validated, now_ns()).await?;
         Ok(PublishResponse { envelopes })

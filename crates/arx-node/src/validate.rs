@@ -2,7 +2,7 @@
 //! payload/topic agreement, MLS framing and group id, key package signatures and lifetime.
 //! Checks that need state (identity logs, key package association) happen in the publisher.
 
-use arx_identity::{IdentityUpdate, InboxId, InstallationKey, Topic, TopicKind};
+use arx_identity::{CheckedSignatures, IdentityUpdate, InboxId, InstallationKey, Topic, TopicKind};
 use arx_proto::{client_envelope::Payload, ClientEnvelope};
 use openmls::prelude::tls_codec::Deserialize;
 use openmls::prelude::{
@@ -15,6 +15,13 @@ use crate::error::NodeError;
 
 /// The only ciphersuite ARX uses (RFC 9420 mandatory-to-implement).
 pub const CIPHERSUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
+
+/// Largest identity update envelope (one has a few actions of a few signatures each).
+pub const MAX_IDENTITY_UPDATE_BYTES: usize = 16 * 1024;
+/// Largest key package envelope.
+pub const MAX_KEY_PACKAGE_BYTES: usize = 16 * 1024;
+/// Longest a key package may stay valid, from the time it is published (about 13 months).
+pub const MAX_KEY_PACKAGE_LIFETIME_SECS: u64 = 400 * 86_400;
 
 /// Limits enforced on every publish.
 #[derive(Clone, Copy, Debug)]
@@ -45,8 +52,8 @@ pub enum Checked {
         inbox_id: InboxId,
         not_after: u64,
     },
-    /// An identity update to verify and fold against the inbox's stored state.
-    IdentityUpdate(Box<IdentityUpdate>),
+    /// An identity update to fold against the inbox's stored state, its signatures checked.
+    IdentityUpdate(Box<(IdentityUpdate, CheckedSignatures)>),
 }
 
 /// A client envelope that passed the stateless checks.
@@ -64,6 +71,7 @@ pub fn validate_envelope(
     bytes: Vec<u8>,
     limits: &Limits,
     crypto: &RustCrypto,
+    now_secs: u64,
 ) -> Result<ValidatedEnvelope, NodeError> {
     if bytes.len() > limits.max_envelope_bytes {
         return Err(NodeError::EnvelopeTooLarge {
@@ -138,7 +146,16 @@ pub fn validate_envelope(
             }
             Checked::Plain
         }
-        Payload::KeyPackage(k) => check_key_package(index, &k.mls_message, &topic, crypto)?,
+        Payload::KeyPackage(k) => {
+            if bytes.len() > MAX_KEY_PACKAGE_BYTES {
+                return Err(NodeError::EnvelopeTooLarge {
+                    index,
+                    size: bytes.len(),
+                    max: MAX_KEY_PACKAGE_BYTES,
+                });
+            }
+            check_key_package(index, &k.mls_message, &topic, crypto, now_secs)?
+        }
         Payload::IdentityUpdate(update) => {
             let update = IdentityUpdate::from_proto(&update)
                 .map_err(|source| NodeError::Identity { index, source })?;
@@ -151,7 +168,18 @@ pub fn validate_envelope(
                     ),
                 });
             }
-            Checked::IdentityUpdate(Box::new(update))
+            if bytes.len() > MAX_IDENTITY_UPDATE_BYTES {
+                return Err(NodeError::EnvelopeTooLarge {
+                    index,
+                    size: bytes.len(),
+                    max: MAX_IDENTITY_UPDATE_BYTES,
+                });
+            }
+            // The costly, stateless half of the signature checks, here on the caller's task
+            // rather than on the single writer.
+            let checked = CheckedSignatures::of(&update)
+                .map_err(|source| NodeError::Identity { index, source })?;
+            Checked::IdentityUpdate(Box::new((update, checked)))
         }
     };
     Ok(ValidatedEnvelope {
@@ -200,6 +228,7 @@ fn check_key_package(
     bytes: &[u8],
     topic: &Topic,
     crypto: &RustCrypto,
+    now_secs: u64,
 ) -> Result<Checked, NodeError> {
     let invalid = |reason: String| NodeError::InvalidKeyPackage { index, reason };
     let key_package = match parse_mls(index, bytes)? {
@@ -228,9 +257,18 @@ fn check_key_package(
         .map_err(|e| invalid(format!("credential must be a basic credential: {e}")))?;
     let inbox_id = InboxId::from_slice(credential.identity())
         .map_err(|e| invalid(format!("credential identity is not an inbox id: {e}")))?;
+    let not_after = key_package.life_time().not_after();
+    let latest = now_secs.saturating_add(MAX_KEY_PACKAGE_LIFETIME_SECS);
+    if not_after > latest {
+        return Err(invalid(format!(
+            "it is valid until {not_after} (Unix seconds); a key package may be valid for at \
+             most {} days from now",
+            MAX_KEY_PACKAGE_LIFETIME_SECS / 86_400
+        )));
+    }
     Ok(Checked::KeyPackage {
         installation,
         inbox_id,
-        not_after: key_package.life_time().not_after(),
+        not_after,
     })
 }

@@ -40,7 +40,7 @@ fn mutated_envelopes_of_every_kind_are_refused_with_a_code_and_never_panic() {
             }
             _ => bytes = (0..rng.gen_range(0..256)).map(|_| rng.gen()).collect(),
         }
-        if let Err(err) = validate_envelope(0, bytes, &limits, &crypto) {
+        if let Err(err) = validate_envelope(0, bytes, &limits, &crypto, 1_800_000_000) {
             refused += 1;
             let code = err.code().as_str();
             assert!(
