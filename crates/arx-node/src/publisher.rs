@@ -18,7 +18,7 @@ use arx_identity::{
 };
 use arx_proto::OriginatorEnvelope;
 use prost::Message;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::{
     error::NodeError,
@@ -63,8 +63,12 @@ impl Publisher {
         next_sequence_id: u64,
         live: broadcast::Sender<Arc<Delivered>>,
         smart_wallets: Arc<dyn SmartWalletVerifier>,
+        shutdown: watch::Receiver<bool>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (jobs, rx) = mpsc::channel(1024);
+        // Once the node stops, no new job is taken; those already queued are written, then the
+        // writer ends (even while connections still hold a handle to it).
+        let rx = Jobs { rx, shutdown };
         let writer = Writer {
             store,
             key,
@@ -102,6 +106,27 @@ struct Writer {
     smart_wallets: Arc<dyn SmartWalletVerifier>,
 }
 
+/// The queue of publish jobs, closed when the node stops.
+struct Jobs {
+    rx: mpsc::Receiver<Job>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Jobs {
+    /// The next job; None once the node is stopping and every queued job was taken.
+    async fn recv(&mut self) -> Option<Job> {
+        if !*self.shutdown.borrow() {
+            tokio::select! {
+                job = self.rx.recv() => return job,
+                _ = self.shutdown.wait_for(|stop| *stop) => {}
+            }
+        }
+        // Stopping: refuse new jobs (their callers get `node.shutting_down`), drain the rest.
+        self.rx.close();
+        self.rx.recv().await
+    }
+}
+
 /// Identity state of one inbox as changed by the jobs of a group.
 #[derive(Clone)]
 struct InboxChange {
@@ -134,9 +159,9 @@ struct Prepared {
 
 impl Writer {
     /// Takes up to [`MAX_JOBS_PER_COMMIT`] jobs that are already waiting.
-    fn gather(rx: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>) {
+    fn gather(rx: &mut Jobs, jobs: &mut Vec<Job>) {
         while jobs.len() < MAX_JOBS_PER_COMMIT {
-            match rx.try_recv() {
+            match rx.rx.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
@@ -146,7 +171,7 @@ impl Writer {
     /// Writes group N on its own task while checking and signing group N+1 on top of N's
     /// uncommitted changes, so signing and the database overlap. Replies go out only after a
     /// group commits; if N fails, N+1 is prepared again from the store.
-    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+    async fn run(mut self, mut rx: Jobs) {
         let mut retry: Option<Vec<Job>> = None;
         loop {
             let jobs = match retry.take() {

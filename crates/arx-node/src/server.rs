@@ -149,14 +149,15 @@ pub async fn start_with(
     let next_sequence_id = store.last_sequence_id(node_id).await? + 1;
 
     let (live, _) = broadcast::channel(config.live_buffer.max(16));
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (publisher, writer) = Publisher::spawn(
         store.clone(),
         key,
         next_sequence_id,
         live.clone(),
         Arc::new(NoChainVerifier),
+        shutdown_rx.clone(),
     );
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let service = NodeService::new(
         store.clone(),
         publisher,

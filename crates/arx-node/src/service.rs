@@ -19,10 +19,10 @@ use arx_proto::{
     OriginatorEnvelope, PublishRequest, PublishResponse, QueryRequest, QueryResponse,
     SubscribeRequest, SubscribeResponse, TopicCursor,
 };
-use futures::Stream;
+use futures::{Stream, StreamExt as _};
 use openmls_rust_crypto::RustCrypto;
 use prost::Message;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -44,8 +44,14 @@ pub const MAX_SUBSCRIBE_TOPICS: usize = 1_000;
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Most encoded bytes of identity logs in one GetIdentityUpdates answer.
 pub const MAX_IDENTITY_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
-/// Messages waiting for one subscriber before it must read (each at most one page).
-const SUBSCRIBER_BUFFER: usize = 4;
+/// Messages waiting for one subscriber before it must read.
+const SUBSCRIBER_BUFFER: usize = 2;
+/// Most encoded envelope bytes in one Subscribe message.
+const SUBSCRIBE_PAGE_BYTES: usize = 1024 * 1024;
+/// Bytes of messages waiting for subscribers, on the whole node: a message takes its share
+/// before it is queued and gives it back when the connection takes it, so subscribers that
+/// stop reading hold at most this much between them (and are ended after [`SLOW_READER`]).
+const SUBSCRIBERS_MEMORY: usize = 128 * 1024 * 1024;
 /// How long a subscriber may leave a message unread before it is ended with
 /// `subscribe.lagged`.
 const SLOW_READER: Duration = Duration::from_secs(15);
@@ -130,6 +136,8 @@ pub struct NodeService {
     config: ServiceConfig,
     crypto: RustCrypto,
     subscriptions: Arc<Mutex<SubscriptionCounts>>,
+    /// Bytes of queued Subscribe messages (see [`SUBSCRIBERS_MEMORY`]).
+    queued: Arc<Semaphore>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -152,6 +160,7 @@ impl NodeService {
             config,
             crypto: RustCrypto::default(),
             subscriptions: Arc::default(),
+            queued: Arc::new(Semaphore::new(SUBSCRIBERS_MEMORY)),
             shutdown,
         }
     }
@@ -379,9 +388,10 @@ impl NodeService {
     ) -> Result<SubscribeStream, NodeError> {
         let reads = parse_topics(request.topics, MAX_SUBSCRIBE_TOPICS)?;
         let slot = self.open_subscription(caller)?;
-        let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER);
+        let (tx, rx) = mpsc::channel::<Queued>(SUBSCRIBER_BUFFER);
         let subscription = Subscription {
             _slot: slot,
+            queued: self.queued.clone(),
             store: self.store.clone(),
             live: self.live.clone(),
             keepalive: self.config.keepalive,
@@ -389,7 +399,9 @@ impl NodeService {
             tx,
         };
         tokio::spawn(subscription.run(reads));
-        Ok(Box::pin(ReceiverStream::new(rx)))
+        // The share of the node's subscriber memory is given back as the connection takes the
+        // message.
+        Ok(Box::pin(ReceiverStream::new(rx).map(|(item, _share)| item)))
     }
 
     /// The inbox of each wallet address.
@@ -577,8 +589,12 @@ struct Subscription {
     live: broadcast::Sender<Arc<Delivered>>,
     keepalive: Duration,
     shutdown: watch::Receiver<bool>,
-    tx: mpsc::Sender<Result<SubscribeResponse, Status>>,
+    tx: mpsc::Sender<Queued>,
+    queued: Arc<Semaphore>,
 }
+
+/// A Subscribe message waiting for its subscriber, with its share of the subscriber memory.
+type Queued = (Result<SubscribeResponse, Status>, Option<OwnedSemaphorePermit>);
 
 enum End {
     /// The client went away.
@@ -593,18 +609,30 @@ impl Subscription {
         if let End::Error(err) = ended {
             tracing::debug!(code = %err.code(), "subscription ended");
             // Told only if there is room: a subscriber that stopped reading is not waited for.
-            let _ = self.tx.try_send(Err(err.into()));
+            let _ = self.tx.try_send((Err(err.into()), None));
         }
     }
 
     /// Sends one message, waiting at most [`SLOW_READER`] for the subscriber to make room,
     /// and not at all once the node is stopping.
     async fn send(&self, event: subscribe_response::Event) -> Result<(), End> {
+        let message = SubscribeResponse { event: Some(event) };
+        let size = u32::try_from(message.encoded_len().min(SUBSCRIBERS_MEMORY)).unwrap_or(u32::MAX);
         let mut stopping = self.shutdown.clone();
+        let queue = async {
+            let share = self
+                .queued
+                .clone()
+                .acquire_many_owned(size)
+                .await
+                .map_err(|_| End::Error(NodeError::ShuttingDown))?;
+            self.tx
+                .send((Ok(message), Some(share)))
+                .await
+                .map_err(|_| End::Closed)
+        };
         tokio::select! {
-            sent = self.tx.send(Ok(SubscribeResponse { event: Some(event) })) => {
-                sent.map_err(|_| End::Closed)
-            }
+            sent = queue => sent,
             _ = tokio::time::sleep(SLOW_READER) => Err(End::Error(NodeError::SubscriptionLagged)),
             _ = stopping.wait_for(|stop| *stop) => Err(End::Error(NodeError::ShuttingDown)),
         }
@@ -613,7 +641,7 @@ impl Subscription {
     async fn catch_up(&self, reads: &mut [TopicRead]) -> Result<(), End> {
         loop {
             let (envelopes, more) =
-                read_page(self.store.as_ref(), reads, CATCH_UP_PAGE, MAX_PAGE_BYTES)
+                read_page(self.store.as_ref(), reads, CATCH_UP_PAGE, SUBSCRIBE_PAGE_BYTES)
                     .await
                     .map_err(End::Error)?;
             if !envelopes.is_empty() {

@@ -1,53 +1,15 @@
 //! The `arx-node` binary as an operator runs it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::process::Command;
 
 use arx_e2e::{alice, connect, publish, query_all};
 use arx_identity::Topic;
 use arx_proto::NodeInfoRequest;
 
-const BIN: &str = env!("CARGO_BIN_EXE_arx-node");
+mod common;
 
-/// Starts the binary on a free loopback port; returns the child and its URL.
-fn spawn_node(data_dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .split_whitespace()
-        .skip_while(|w| *w != "on")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    (child, format!("http://{addr}"))
-}
-
-fn terminate(mut child: Child) -> std::process::ExitStatus {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    for _ in 0..100 {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.kill().unwrap();
-    panic!("arx-node did not stop within 5 s of SIGTERM");
-}
+use common::{spawn_node, terminate, BIN};
 
 #[test]
 fn help_documents_every_flag() {
@@ -65,6 +27,10 @@ fn help_documents_every_flag() {
         "--rate-burst",
         "--keepalive-secs",
         "--live-buffer",
+        "--max-subscriptions-per-address",
+        "--max-subscriptions",
+        "--tls-cert",
+        "--tls-key",
         "--log-format",
     ] {
         assert!(help.contains(flag), "--help does not mention {flag}");
@@ -87,7 +53,7 @@ async fn restarted_node_keeps_its_id_and_its_envelopes_and_stops_cleanly_on_sigt
     let dir = tempfile::tempdir().unwrap();
     let alice = alice();
 
-    let (child, url) = spawn_node(dir.path());
+    let (child, url) = spawn_node(dir.path(), &[]);
     let mut client = connect(&url).await;
     let first_id = client
         .node_info(NodeInfoRequest {})
@@ -103,7 +69,7 @@ async fn restarted_node_keeps_its_id_and_its_envelopes_and_stops_cleanly_on_sigt
         "SIGTERM is a graceful, successful stop"
     );
 
-    let (child, url) = spawn_node(dir.path());
+    let (child, url) = spawn_node(dir.path(), &[]);
     let mut client = connect(&url).await;
     let second_id = client
         .node_info(NodeInfoRequest {})
