@@ -4,7 +4,7 @@ mod demo;
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
-use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner};
+use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner, TransportOptions};
 use arx_identity::{secret_file, LocalWallet};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -20,9 +20,29 @@ struct Args {
     #[arg(long, env = "ARX_DATA_DIR", default_value = "./arx-data")]
     data_dir: PathBuf,
 
-    /// Node URL.
+    /// Node URL: http:// on this computer, https:// elsewhere.
     #[arg(long, env = "ARX_NODE", default_value = "http://127.0.0.1:5050")]
     node: String,
+
+    /// PEM file of the certificate authority (or the self-signed certificate) of an https://
+    /// node, trusted in addition to the public web roots.
+    #[arg(long, env = "ARX_NODE_CA_FILE", value_name = "PEM")]
+    node_ca_file: Option<PathBuf>,
+
+    /// Also accept envelopes signed by this node (its public key, 64 hex characters); repeat
+    /// for several. The node's own key and the nodes it vouches for are always accepted.
+    #[arg(
+        long = "trust-node",
+        env = "ARX_TRUST_NODES",
+        value_delimiter = ',',
+        value_name = "KEY"
+    )]
+    trust_nodes: Vec<String>,
+
+    /// Allow http:// (no TLS) to a node on another computer: anyone on the path can read and
+    /// change what goes over it (not the messages, which are end-to-end encrypted).
+    #[arg(long, env = "ARX_ALLOW_PLAINTEXT")]
+    allow_plaintext: bool,
 
     /// Print JSON lines instead of text.
     #[arg(long, global = true)]
@@ -164,6 +184,42 @@ fn load_wallet(args: &Args) -> Result<Option<LocalWallet>, CoreError> {
         .transpose()
 }
 
+/// How to reach the node, from the flags.
+fn transport_options(args: &Args) -> Result<TransportOptions, CoreError> {
+    let ca_pem = args
+        .node_ca_file
+        .as_ref()
+        .map(|path| {
+            std::fs::read(path).map_err(|e| {
+                CoreError::InvalidInput(format!(
+                    "cannot read --node-ca-file {}: {e}",
+                    path.display()
+                ))
+            })
+        })
+        .transpose()?;
+    let trusted_nodes = args
+        .trust_nodes
+        .iter()
+        .map(|key| {
+            hex::decode(key.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    CoreError::InvalidInput(format!(
+                        "--trust-node {key:?} is not a node public key (64 hex characters)"
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TransportOptions {
+        ca_pem,
+        allow_plaintext: args.allow_plaintext,
+        trusted_nodes,
+        expected_key: None,
+    })
+}
+
 async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
     if let Command::VerifySignature {
         address,
@@ -179,7 +235,10 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
             Err(err) => Err(CoreError::InvalidInput(format!("demo failed: {err}"))),
         };
     }
-    let transport = Arc::new(GrpcTransport::new(&args.node)?);
+    let transport = Arc::new(GrpcTransport::with_options(
+        &args.node,
+        &transport_options(args)?,
+    )?);
     let client = Client::open(&args.data_dir, transport).await?;
     match &args.command {
         Command::Init { import_key } => {

@@ -246,7 +246,7 @@ impl Client {
         })
     }
 
-    async fn sign_update(
+    pub(crate) async fn sign_update(
         &self,
         unsigned: UnsignedIdentityUpdate,
         wallet: &dyn WalletSigner,
@@ -270,6 +270,17 @@ impl Client {
             ],
             recovery,
         )?)
+    }
+
+    /// Publishes one identity update and checks the node's echo of it.
+    pub(crate) async fn publish_identity_update(
+        &self,
+        node: &NodeIdentity,
+        update: &IdentityUpdate,
+    ) -> Result<(), CoreError> {
+        let envelopes = vec![identity_envelope(update)];
+        let published = self.transport.publish(envelopes.clone()).await?;
+        check_echo(node, &envelopes, &published)
     }
 
     /// Publishes a fresh key package for this installation (after a welcome used the last

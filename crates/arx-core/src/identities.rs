@@ -14,7 +14,9 @@
 
 use std::{collections::HashMap, sync::Mutex, time::Instant};
 
-use arx_identity::{AssociationState, IdentityUpdate, InboxId, NoChainVerifier};
+use arx_identity::{
+    Action, AssociationState, IdentityUpdate, InboxId, InstallationKey, MemberId, NoChainVerifier,
+};
 use arx_proto::{client_envelope::Payload, ClientEnvelope, OriginatorEnvelope};
 use prost::Message as _;
 
@@ -75,6 +77,26 @@ impl IdentityLogs {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The updates of `inbox`'s log up to `point`, from a log fetched after `read_at` (any
+    /// log when None). No network: a log that is missing or older is reported as needed.
+    fn prefix(
+        &self,
+        inbox: &InboxId,
+        point: &Point,
+        read_at: Option<Instant>,
+    ) -> Result<Vec<IdentityUpdate>, CoreError> {
+        let logs = self.lock();
+        match logs.get(inbox) {
+            Some(log) if read_at.is_none_or(|at| log.fetched_at >= at) => Ok(log
+                .entries
+                .iter()
+                .filter(|e| point.includes(e))
+                .map(|e| e.update.clone())
+                .collect()),
+            _ => Err(CoreError::IdentitiesNeeded(vec![*inbox])),
+        }
+    }
+
     /// The association state of `inbox` at `point`, from a log fetched after `read_at` (when
     /// the envelopes being checked were read). No network: a log that is missing or older is
     /// reported as needed.
@@ -84,19 +106,30 @@ impl IdentityLogs {
         point: &Point,
         read_at: Instant,
     ) -> Result<Option<AssociationState>, CoreError> {
-        let updates: Vec<IdentityUpdate> = {
-            let logs = self.lock();
-            match logs.get(inbox) {
-                Some(log) if log.fetched_at >= read_at => log
-                    .entries
-                    .iter()
-                    .filter(|e| point.includes(e))
-                    .map(|e| e.update.clone())
-                    .collect(),
-                _ => return Err(CoreError::IdentitiesNeeded(vec![*inbox])),
-            }
-        };
+        let updates = self.prefix(inbox, point, Some(read_at))?;
         Ok(AssociationState::fold(&updates, &NoChainVerifier).await?)
+    }
+
+    /// Whether the log of `inbox` as cached (of any age; never fetched here) shows `key`
+    /// associated before `point` and no longer at it: revoked. A log fetched before a later
+    /// association cannot make a valid installation look revoked, since an installation only
+    /// counts as revoked once its association is seen.
+    pub(crate) async fn known_revoked(
+        &self,
+        inbox: &InboxId,
+        key: &InstallationKey,
+        point: &Point,
+    ) -> bool {
+        let Ok(updates) = self.prefix(inbox, point, None) else {
+            return false;
+        };
+        if !ever_associated(&updates, key) {
+            return false;
+        }
+        match AssociationState::fold(&updates, &NoChainVerifier).await {
+            Ok(Some(state)) => !state.has_installation(key),
+            _ => false,
+        }
     }
 }
 
@@ -183,22 +216,27 @@ impl Client {
     }
 
     /// Checks that each `(credential inbox, installation key)` leaf is associated at `point`,
-    /// from logs fetched after `read_at` (see the module notes). No network.
+    /// from logs fetched after `read_at` (see the module notes). No network. With
+    /// `tolerate_revoked`, a leaf whose installation was associated and then revoked passes
+    /// (a group being joined may still hold one until its next commit removes it).
     pub(crate) async fn check_leaves_at(
         &self,
-        leaves: &[(InboxId, arx_identity::InstallationKey)],
+        leaves: &[(InboxId, InstallationKey)],
         point: &Point,
         read_at: Instant,
+        tolerate_revoked: bool,
     ) -> Result<(), CoreError> {
         let mut needed: Vec<InboxId> = Vec::new();
-        let mut states: HashMap<InboxId, Option<AssociationState>> = HashMap::new();
+        let mut states: HashMap<InboxId, (Option<AssociationState>, Vec<IdentityUpdate>)> =
+            HashMap::new();
         for (inbox, _) in leaves {
             if states.contains_key(inbox) || needed.contains(inbox) {
                 continue;
             }
-            match self.identities.state_at(inbox, point, read_at).await {
-                Ok(state) => {
-                    states.insert(*inbox, state);
+            match self.identities.prefix(inbox, point, Some(read_at)) {
+                Ok(updates) => {
+                    let state = AssociationState::fold(&updates, &NoChainVerifier).await?;
+                    states.insert(*inbox, (state, updates));
                 }
                 Err(CoreError::IdentitiesNeeded(more)) => needed.extend(more),
                 Err(other) => return Err(other),
@@ -208,11 +246,13 @@ impl Client {
             return Err(CoreError::IdentitiesNeeded(needed));
         }
         for (inbox, key) in leaves {
-            let associated = states
+            let (state, updates) = states
                 .get(inbox)
-                .and_then(Option::as_ref)
-                .is_some_and(|s| s.has_installation(key));
-            if !associated {
+                .map(|(s, u)| (s.as_ref(), u.as_slice()))
+                .unwrap_or((None, &[]));
+            let associated = state.is_some_and(|s| s.has_installation(key));
+            let tolerated = tolerate_revoked && ever_associated(updates, key);
+            if !associated && !tolerated {
                 return Err(CoreError::LeafNotAssociated {
                     installation: *key,
                     inbox: *inbox,
@@ -221,4 +261,14 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// Whether `updates` ever associate installation `key` (added by an association).
+fn ever_associated(updates: &[IdentityUpdate], key: &InstallationKey) -> bool {
+    let member = MemberId::Installation(*key);
+    updates.iter().any(|u| {
+        u.actions.iter().any(
+            |a| matches!(a, Action::AddAssociation { new_member, .. } if *new_member == member),
+        )
+    })
 }

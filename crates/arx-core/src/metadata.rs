@@ -139,12 +139,14 @@ fn refused(why: &str) -> CoreError {
 }
 
 /// Checks that `committer` may make the changes `staged` makes to `group` (whose settings in
-/// force are `before`).
+/// force are `before`). Any member may remove a leaf whose installation was revoked
+/// (`revoked`, judged at the commit's point by the caller).
 pub(crate) fn check_commit(
     group: &MlsGroup,
     before: &GroupMetadata,
     committer: &InboxId,
     staged: &StagedCommit,
+    revoked: &BTreeSet<LeafNodeIndex>,
 ) -> Result<(), CoreError> {
     let inbox_of: HashMap<LeafNodeIndex, InboxId> = group
         .members()
@@ -164,7 +166,7 @@ pub(crate) fn check_commit(
         let removed = inbox_of
             .get(&remove.remove_proposal().removed())
             .ok_or_else(|| refused("removes a leaf that is not a member"))?;
-        if leaving.contains(removed) {
+        if leaving.contains(removed) || revoked.contains(&remove.remove_proposal().removed()) {
             continue;
         }
         if !admin {

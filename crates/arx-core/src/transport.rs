@@ -87,6 +87,8 @@ pub trait Transport: Send + Sync {
 pub struct GrpcTransport {
     url: String,
     client: NodeClient<Channel>,
+    trusted_nodes: Vec<[u8; 32]>,
+    expected_key: Option<[u8; 32]>,
 }
 
 /// How long connecting to a node may take.
@@ -106,6 +108,11 @@ pub struct TransportOptions {
     pub ca_pem: Option<Vec<u8>>,
     /// Allow `http://` (no TLS) to a host that is not this computer.
     pub allow_plaintext: bool,
+    /// Public keys of other nodes whose envelopes are accepted too (besides the node's own and
+    /// the peers it vouches for).
+    pub trusted_nodes: Vec<[u8; 32]>,
+    /// The node's public key must be this one (say, the app's own embedded node).
+    pub expected_key: Option<[u8; 32]>,
 }
 
 /// Whether `host` (of a URL) is this computer.
@@ -163,6 +170,8 @@ impl GrpcTransport {
             url: url.to_owned(),
             client: NodeClient::new(endpoint.connect_lazy())
                 .max_decoding_message_size(16 * 1024 * 1024),
+            trusted_nodes: options.trusted_nodes.clone(),
+            expected_key: options.expected_key,
         })
     }
 
@@ -198,6 +207,12 @@ impl Transport for GrpcTransport {
         let info = info.into_inner();
         let public_key = <[u8; 32]>::try_from(info.public_key.as_slice())
             .map_err(|_| CoreError::NodeInvalid("node public key is not 32 bytes".into()))?;
+        if self.expected_key.is_some_and(|k| k != public_key) {
+            return Err(CoreError::NodeInvalid(format!(
+                "the node at {} is not the expected one (another key)",
+                self.url
+            )));
+        }
         if arx_identity::node_id_from_public_key(&public_key) != info.node_id {
             return Err(CoreError::NodeInvalid(
                 "node id does not match its public key".into(),
@@ -221,6 +236,7 @@ impl Transport for GrpcTransport {
             peers.push(key);
         }
         node.trust(peers);
+        node.trust(self.trusted_nodes.iter().copied());
         Ok(node)
     }
 

@@ -594,7 +594,10 @@ struct Subscription {
 }
 
 /// A Subscribe message waiting for its subscriber, with its share of the subscriber memory.
-type Queued = (Result<SubscribeResponse, Status>, Option<OwnedSemaphorePermit>);
+type Queued = (
+    Result<SubscribeResponse, Status>,
+    Option<OwnedSemaphorePermit>,
+);
 
 enum End {
     /// The client went away.
@@ -640,10 +643,14 @@ impl Subscription {
 
     async fn catch_up(&self, reads: &mut [TopicRead]) -> Result<(), End> {
         loop {
-            let (envelopes, more) =
-                read_page(self.store.as_ref(), reads, CATCH_UP_PAGE, SUBSCRIBE_PAGE_BYTES)
-                    .await
-                    .map_err(End::Error)?;
+            let (envelopes, more) = read_page(
+                self.store.as_ref(),
+                reads,
+                CATCH_UP_PAGE,
+                SUBSCRIBE_PAGE_BYTES,
+            )
+            .await
+            .map_err(End::Error)?;
             if !envelopes.is_empty() {
                 self.send(subscribe_response::Event::Envelopes(
                     subscribe_response::Envelopes { envelopes },

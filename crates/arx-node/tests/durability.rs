@@ -82,7 +82,10 @@ async fn sigkill_right_after_acknowledgements_loses_nothing_and_reuses_no_sequen
     let mut mls = writer.create_group(&group);
     let more = publish(
         &mut client,
-        vec![group_envelope(&group, writer.encrypt(&mut mls, b"after restart"))],
+        vec![group_envelope(
+            &group,
+            writer.encrypt(&mut mls, b"after restart"),
+        )],
     )
     .await
     .unwrap();

@@ -162,9 +162,19 @@ async fn abuse_from_one_address_leaves_the_node_up_bounded_and_stoppable() {
     let lookup_codes = lookups.await.unwrap();
 
     assert_eq!(held.len(), 64, "the per-address subscription limit");
-    assert_eq!(refused.get("subscribe.too_many"), Some(&(10_000 - 64)), "{refused:?}");
-    assert!(largest_page <= 5 * 1024 * 1024, "a page is bounded in bytes: {largest_page}");
-    assert!(lookup_codes.iter().all(|c| c == "request.invalid"), "{lookup_codes:?}");
+    assert_eq!(
+        refused.get("subscribe.too_many"),
+        Some(&(10_000 - 64)),
+        "{refused:?}"
+    );
+    assert!(
+        largest_page <= 5 * 1024 * 1024,
+        "a page is bounded in bytes: {largest_page}"
+    );
+    assert!(
+        lookup_codes.iter().all(|c| c == "request.invalid"),
+        "{lookup_codes:?}"
+    );
 
     // Still serving, within its memory bound, with 64 subscribers that never read.
     honest_publishes(&url, 10).await;

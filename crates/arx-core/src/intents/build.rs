@@ -90,7 +90,10 @@ pub(super) fn build_change(
             let proposal = group.leave_group(provider, signer).map_err(mls_op)?;
             Ok(Some((serialized(&proposal)?, epoch, None)))
         }
-        IntentKind::CommitPending => commit_leave_requests(provider, signer, group, epoch),
+        IntentKind::CommitPending => {
+            let revoked = data_installations(&intent.data)?;
+            commit_pending_removals(provider, signer, group, epoch, &revoked)
+        }
     }
 }
 
@@ -157,21 +160,35 @@ fn changed_settings(
 }
 
 /// Commits the members' requests to leave, with every other installation of each leaving inbox.
-fn commit_leave_requests(
+/// Commits the pending removals: the members' requests to leave (with every other
+/// installation of each leaving inbox), and the leaves of `revoked` installations. Any member
+/// may commit them.
+fn commit_pending_removals(
     provider: &MlsProvider<'_>,
     signer: &SignatureKeyPair,
     group: &mut MlsGroup,
     epoch: i64,
+    revoked: &[InstallationKey],
 ) -> Result<Option<Built>, CoreError> {
     let requested = leave_requests(group);
-    if requested.is_empty() {
+    let revoked_leaves: Vec<LeafNodeIndex> = group
+        .members()
+        .filter(|m| {
+            !requested.contains(&m.index)
+                && revoked
+                    .iter()
+                    .any(|k| k.as_bytes().as_slice() == m.signature_key.as_slice())
+        })
+        .map(|m| m.index)
+        .collect();
+    if requested.is_empty() && revoked_leaves.is_empty() {
         return Ok(None);
     }
     let leaving: Vec<InboxId> = requested
         .iter()
         .filter_map(|l| inbox_at(group, *l))
         .collect();
-    let also: Vec<LeafNodeIndex> = group
+    let mut also: Vec<LeafNodeIndex> = group
         .members()
         .filter(|m| {
             !requested.contains(&m.index)
@@ -179,6 +196,11 @@ fn commit_leave_requests(
         })
         .map(|m| m.index)
         .collect();
+    for leaf in revoked_leaves {
+        if !also.contains(&leaf) {
+            also.push(leaf);
+        }
+    }
     let bundle = group
         .commit_builder()
         .propose_removals(also)
@@ -191,6 +213,23 @@ fn commit_leave_requests(
         .map_err(mls_op)?;
     let (commit, _, _) = bundle.into_contents();
     Ok(Some((serialized(&commit)?, epoch, None)))
+}
+
+/// The data of a pending-removals intent: the revoked installation keys, 32 bytes each.
+pub(crate) fn installations_data(keys: &[InstallationKey]) -> Vec<u8> {
+    keys.iter().flat_map(|k| k.as_bytes().to_vec()).collect()
+}
+
+fn data_installations(data: &[u8]) -> Result<Vec<InstallationKey>, CoreError> {
+    if data.len() % 32 != 0 {
+        return Err(CoreError::corrupt("intents.data", hex::encode(data)));
+    }
+    data.chunks(32)
+        .map(|k| {
+            InstallationKey::from_slice(k)
+                .map_err(|_| CoreError::corrupt("intents.data", hex::encode(k)))
+        })
+        .collect()
 }
 
 /// The data of a role intent: the inbox id, then one byte for the role.

@@ -21,7 +21,7 @@ use arx_identity::{InboxId, InstallationKey, Topic};
 use arx_proto::OriginatorEnvelope;
 
 pub(crate) use attempt::{encrypt_message, record_attempt, Prepared};
-pub(crate) use build::role_data;
+pub(crate) use build::{installations_data, role_data};
 
 use crate::{
     client::{now_ns, Client},

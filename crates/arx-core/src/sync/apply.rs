@@ -142,6 +142,14 @@ impl Client {
             inbox: credential_inbox(processed.credential()).ok(),
         };
         match processed.into_content() {
+            ProcessedMessageContent::ApplicationMessage(_)
+                if self.sent_by_revoked(&from, env).await =>
+            {
+                let err = CoreError::CommitRefused(
+                    "a message from an installation its inbox revoked".into(),
+                );
+                skipped(tx, target, env, &err, summary).await?;
+            }
             ProcessedMessageContent::ApplicationMessage(app) => {
                 let stored = self
                     .store_message(tx, group_id, env, &hash, &from, app)
@@ -198,6 +206,20 @@ impl Client {
         }
         applying.group = Some(group);
         Ok(())
+    }
+
+    /// Whether the sender of a message is an installation its inbox revoked before the message
+    /// (as far as the identity logs this engine has are concerned; never fetches).
+    async fn sent_by_revoked(&self, from: &From, env: &OriginatorEnvelope) -> bool {
+        let (Some(inbox), Some(key)) = (&from.inbox, &from.key) else {
+            return false;
+        };
+        let Ok(key) = InstallationKey::from_slice(key) else {
+            return false;
+        };
+        self.identities
+            .known_revoked(inbox, &key, &Point::of(env))
+            .await
     }
 
     /// Whether a commit at epoch 0 is a rival creation of this DM, ordered before ours: we
@@ -337,17 +359,62 @@ impl Client {
                 InstallationKey::from_slice(leaf.signature_key().as_slice())?,
             ));
         }
-        let changes_members =
-            staged.add_proposals().next().is_some() || staged.remove_proposals().next().is_some();
+        let point = Point::of(env);
+        let revoked = self
+            .revoked_removals(group, staged, &point, target.read_at)
+            .await?;
+        // A DM's two inboxes never change; only the leaves of revoked installations may go.
+        let changes_members = staged.add_proposals().next().is_some()
+            || staged
+                .remove_proposals()
+                .any(|r| !revoked.contains(&r.remove_proposal().removed()));
         if changes_members && is_dm {
             return Err(CoreError::CommitRefused(
                 "a DM's members cannot change".into(),
             ));
         }
         let before = GroupMetadata::of_group(group)?;
-        check_commit(group, &before, committer, staged)?;
-        self.check_leaves_at(&leaves, &Point::of(env), target.read_at)
+        check_commit(group, &before, committer, staged, &revoked)?;
+        self.check_leaves_at(&leaves, &point, target.read_at, false)
             .await
+    }
+
+    /// The leaves a commit removes whose installation is no longer associated with its inbox at
+    /// the commit's point (revoked): any member may remove those.
+    async fn revoked_removals(
+        &self,
+        group: &MlsGroup,
+        staged: &StagedCommit,
+        point: &Point,
+        read_at: std::time::Instant,
+    ) -> Result<std::collections::BTreeSet<LeafNodeIndex>, CoreError> {
+        let mut revoked = std::collections::BTreeSet::new();
+        let mut needed = Vec::new();
+        for remove in staged.remove_proposals() {
+            let leaf = remove.remove_proposal().removed();
+            let Some(member) = group.members().find(|m| m.index == leaf) else {
+                continue;
+            };
+            let (Ok(inbox), Ok(key)) = (
+                credential_inbox(&member.credential),
+                InstallationKey::from_slice(&member.signature_key),
+            ) else {
+                continue;
+            };
+            match self.identities.state_at(&inbox, point, read_at).await {
+                Ok(state) => {
+                    if !state.is_some_and(|s| s.has_installation(&key)) {
+                        revoked.insert(leaf);
+                    }
+                }
+                Err(CoreError::IdentitiesNeeded(more)) => needed.extend(more),
+                Err(other) => return Err(other),
+            }
+        }
+        if !needed.is_empty() {
+            return Err(CoreError::IdentitiesNeeded(needed));
+        }
+        Ok(revoked)
     }
 
     /// Keeps a member's request to leave (a proposal removing its own leaf), to be committed by

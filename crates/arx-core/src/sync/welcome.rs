@@ -170,7 +170,9 @@ impl Client {
                 ))
             })
             .collect::<Result<Vec<_>, CoreError>>()?;
-        self.check_leaves_at(&leaves, &Point::of(env), read_at)
+        // A group may still hold a revoked installation until its next commit removes it:
+        // joining it anyway is what lets that commit come.
+        self.check_leaves_at(&leaves, &Point::of(env), read_at, true)
             .await?;
         let me = self.inbox().await?;
         let mut inboxes: Vec<InboxId> = leaves.iter().map(|(i, _)| *i).collect();
