@@ -167,7 +167,7 @@ impl App {
     /// Opens the profile's engine on the configured network (starting or sharing the local
     /// node), and streams events once the account exists.
     pub async fn start(self: &Arc<Self>) -> CommandResult<()> {
-        std::fs::create_dir_all(&self.profile_dir)
+        arx_identity::secret_file::private_dir(&self.profile_dir)
             .map_err(|e| CommandError::new(arx_core::CoreCode::DataDir, e.to_string()))?;
         self.emit(EngineEvent::Connection {
             state: ConnectionState::Connecting,
@@ -210,7 +210,7 @@ impl App {
     /// Starts the embedded node on loopback, or shares the one another ARX window already
     /// runs on the same port.
     async fn local_node(&self) -> CommandResult<(String, Option<arx_node::RunningNode>)> {
-        std::fs::create_dir_all(&self.node_dir)
+        arx_identity::secret_file::private_dir(&self.node_dir)
             .map_err(|e| CommandError::new(arx_core::CoreCode::DataDir, e.to_string()))?;
         let listen = SocketAddr::from(([127, 0, 0, 1], self.local_port));
         let config = arx_node::NodeConfig {

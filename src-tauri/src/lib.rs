@@ -110,7 +110,7 @@ fn remember_window(handle: &tauri::AppHandle) {
 struct InstanceLock(#[allow(dead_code)] File);
 
 fn lock_profile(dir: &std::path::Path, profile: &str) -> Result<InstanceLock, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("data directory {}: {e}", dir.display()))?;
+    arx_identity::secret_file::private_dir(dir).map_err(|e| format!("data directory {}: {e}", dir.display()))?;
     let file = File::create(dir.join("app.lock")).map_err(|e| format!("lock file: {e}"))?;
     match file.try_lock() {
         Ok(()) => Ok(InstanceLock(file)),

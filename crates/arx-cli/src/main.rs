@@ -2,7 +2,7 @@
 
 mod demo;
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc};
+use std::{path::PathBuf, process::ExitCode, str::FromStr, sync::Arc};
 
 use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner, TransportOptions};
 use arx_identity::{secret_file, LocalWallet};
@@ -56,9 +56,22 @@ struct Args {
 enum Command {
     /// Create a built-in wallet key (or import one) and register this installation with it.
     Init {
-        /// Use this secp256k1 private key (64 hex characters, optional 0x) instead of a new one.
-        #[arg(long, value_name = "HEX")]
+        /// Use this secp256k1 private key (64 hex characters, optional 0x) instead of a new one;
+        /// `-` reads it from standard input (so it stays out of the shell history).
+        #[arg(long, value_name = "HEX", conflicts_with = "import_key_file")]
         import_key: Option<String>,
+        /// Read the key to import from this file (64 hex characters, optional 0x).
+        #[arg(long, value_name = "PATH")]
+        import_key_file: Option<PathBuf>,
+    },
+    /// This account's devices (installations).
+    #[command(subcommand)]
+    Devices(DevicesCommand),
+    /// Envelopes the last syncs passed over (undecodable, refused checks...), with why.
+    Skipped {
+        /// How many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
     },
     /// Show this installation: wallet address, inbox id, installation key, registration.
     Whoami,
@@ -93,6 +106,15 @@ enum Command {
         #[arg(long)]
         text_file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevicesCommand {
+    /// List this account's installations (this one is marked).
+    List,
+    /// Revoke another installation (a lost or stolen device) with this data dir's wallet,
+    /// which must be the account's recovery wallet; it is removed from every conversation.
+    Revoke { installation: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +206,26 @@ fn load_wallet(args: &Args) -> Result<Option<LocalWallet>, CoreError> {
         .transpose()
 }
 
+/// The key text to import: the flag's value, standard input for `-`, or the file's content.
+fn imported_key(
+    flag: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Result<Option<String>, CoreError> {
+    match (flag, file) {
+        (Some("-"), _) => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| CoreError::InvalidInput(format!("standard input: {e}")))?;
+            Ok(Some(text))
+        }
+        (Some(text), _) => Ok(Some(text.to_owned())),
+        (None, Some(path)) => std::fs::read_to_string(path).map(Some).map_err(|e| {
+            CoreError::InvalidInput(format!("cannot read {}: {e}", path.display()))
+        }),
+        (None, None) => Ok(None),
+    }
+}
+
 /// How to reach the node, from the flags.
 fn transport_options(args: &Args) -> Result<TransportOptions, CoreError> {
     let ca_pem = args
@@ -241,7 +283,11 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
     )?);
     let client = Client::open(&args.data_dir, transport).await?;
     match &args.command {
-        Command::Init { import_key } => {
+        Command::Init {
+            import_key,
+            import_key_file,
+        } => {
+            let import_key = imported_key(import_key.as_deref(), import_key_file.as_deref())?;
             let wallet = match (load_wallet(args)?, import_key) {
                 (Some(_), Some(_)) => {
                     return Err(CoreError::DataDir {
@@ -281,6 +327,38 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
                 "inbox_id": registration.inbox_id.to_string(),
                 "installation": registration.installation.to_string(),
                 "created_inbox": registration.created_inbox,
+            }))
+        }
+        Command::Devices(DevicesCommand::List) => {
+            let devices = client.devices().await?;
+            Ok(json!({
+                "devices": devices.iter().map(|d| format!("{}{}", d.installation, if d.this_device { " (this device)" } else { "" })).collect::<Vec<_>>(),
+            }))
+        }
+        Command::Devices(DevicesCommand::Revoke { installation }) => {
+            let key = arx_identity::InstallationKey::from_str(installation.trim()).map_err(|_| {
+                CoreError::InvalidInput(format!(
+                    "{installation:?} is not an installation key (64 hex characters, from `arx devices list`)"
+                ))
+            })?;
+            let wallet = load_wallet(args)?.ok_or_else(|| {
+                CoreError::InvalidInput(
+                    "this data dir has no wallet key to sign the revocation with".into(),
+                )
+            })?;
+            let revoked = client
+                .revoke_installation(&LocalWalletSigner(wallet), &key)
+                .await?;
+            Ok(json!({
+                "revoked": key.to_string(),
+                "removed_from": revoked.removed_from,
+                "failed": revoked.failed.iter().map(|(id, why)| json!({"conversation": hex::encode(id), "reason": why})).collect::<Vec<_>>(),
+            }))
+        }
+        Command::Skipped { limit } => {
+            let skipped = client.skipped_envelopes(*limit).await?;
+            Ok(json!({
+                "skipped": skipped.iter().map(|s| format!("{} {}:{} [{}] {}", s.topic, s.originator_id, s.sequence_id, s.code, s.reason)).collect::<Vec<_>>(),
             }))
         }
         Command::Dm { member } => {

@@ -18,7 +18,10 @@ use arx_identity::{
     InstallationSigner, MemberId, Signature, Topic, UnsignedAction, UnsignedIdentityUpdate,
 };
 use arx_proto::{client_envelope::Payload, ClientEnvelope, KeyPackageUpload, OriginatorEnvelope};
-use openmls::prelude::{tls_codec::Serialize as _, KeyPackage, MlsMessageOut};
+use openmls::prelude::{
+    tls_codec::{self, Serialize as _},
+    KeyPackage, MlsMessageOut,
+};
 use prost::Message;
 use sqlx::SqlitePool;
 
@@ -29,6 +32,10 @@ use crate::{
     transport::{NodeIdentity, Transport},
     wallet::WalletSigner,
 };
+
+/// How long a superseded key package is kept (a welcome made from it just before a newer one
+/// was published can still be joined), before its private keys are deleted.
+pub const KEY_PACKAGE_GRACE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// What registration left this installation with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,7 +84,14 @@ impl Client {
             path: data_dir.display().to_string(),
             reason,
         };
-        std::fs::create_dir_all(data_dir).map_err(|e| dir_error(e.to_string()))?;
+        // Keys and message history: the owner's only (0700, the database 0600).
+        secret_file::private_dir(data_dir).map_err(|e| dir_error(e.to_string()))?;
+        for file in ["arx.db", "arx.db-wal", "arx.db-shm"] {
+            let path = data_dir.join(file);
+            if file == "arx.db" || path.exists() {
+                secret_file::private_file(&path).map_err(|e| dir_error(e.to_string()))?;
+            }
+        }
         let (seed, _) = secret_file::load_or_create(&data_dir.join("installation.key"), || {
             InstallationSigner::generate().to_bytes()
         })
@@ -292,6 +306,43 @@ impl Client {
         Ok(())
     }
 
+    /// Deletes the key packages superseded more than [`KEY_PACKAGE_GRACE`] ago, private keys
+    /// included: a welcome made from one can no longer be joined, and a stolen database no
+    /// longer opens old welcomes.
+    pub(crate) async fn delete_old_key_packages(&self) -> Result<usize, CoreError> {
+        let grace = i64::try_from(KEY_PACKAGE_GRACE.as_nanos()).unwrap_or(i64::MAX);
+        self.delete_key_packages_superseded_before(now_ns().saturating_sub(grace))
+            .await
+    }
+
+    /// [`Client::delete_old_key_packages`] with the cut-off given.
+    pub(crate) async fn delete_key_packages_superseded_before(
+        &self,
+        before: i64,
+    ) -> Result<usize, CoreError> {
+        let old = db::key_packages::superseded_before(&self.db, before).await?;
+        if old.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write_tx().await?;
+        for hash_ref in &old {
+            {
+                let provider = MlsProvider::new(&mut tx);
+                openmls_traits::storage::StorageProvider::delete_key_package(
+                    openmls_traits::OpenMlsProvider::storage(&provider),
+                    &<openmls::prelude::KeyPackageRef as tls_codec::Deserialize>::tls_deserialize_exact(
+                        hash_ref.as_slice(),
+                    )
+                    .map_err(|e| CoreError::corrupt("own_key_packages.hash_ref", e.to_string()))?,
+                )
+                .map_err(mls::mls_storage)?;
+            }
+            db::key_packages::delete(&mut *tx, hash_ref).await?;
+        }
+        tx.commit().await?;
+        Ok(old.len())
+    }
+
     /// A fresh key package for this installation; its private keys are stored in the engine
     /// database before it leaves the device.
     async fn new_key_package(&self, inbox_id: &InboxId) -> Result<Vec<u8>, CoreError> {
@@ -307,10 +358,20 @@ impl Client {
                 .mark_as_last_resort()
                 .build(mls::CIPHERSUITE, &provider, &signer, credential)
                 .map_err(|e| CoreError::MlsOperation(e.to_string()))?;
-            MlsMessageOut::from(bundle.key_package().clone())
+            let hash_ref = bundle
+                .key_package()
+                .hash_ref(openmls_traits::OpenMlsProvider::crypto(&provider))
+                .map_err(|e| CoreError::MlsOperation(e.to_string()))?;
+            let message = MlsMessageOut::from(bundle.key_package().clone())
                 .tls_serialize_detached()
-                .map_err(|e| CoreError::MlsOperation(e.to_string()))?
+                .map_err(|e| CoreError::MlsOperation(e.to_string()))?;
+            let hash_ref = hash_ref
+                .tls_serialize_detached()
+                .map_err(|e| CoreError::MlsOperation(e.to_string()))?;
+            (message, hash_ref)
         };
+        let (message, hash_ref) = message;
+        db::key_packages::insert_current(&mut tx, &hash_ref, now_ns()).await?;
         tx.commit().await?;
         Ok(ClientEnvelope {
             topic: Some(Topic::key_packages(&self.installation_key()).to_proto()),

@@ -410,3 +410,34 @@ async fn a_failed_intent_keeps_its_code() {
         }
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_used_key_package_is_rotated_and_deleted_after_its_grace_period() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    assert_eq!(crate::db::key_packages::count(&bob.db).await.unwrap(), 1);
+    // Alice's welcome uses bob's key package; joining publishes a fresh one.
+    let group = alice.group_with(&[&bob]).await;
+    assert_eq!(crate::db::key_packages::count(&bob.db).await.unwrap(), 2);
+    // Within the grace period the used one is kept; after it, its private keys are gone.
+    assert_eq!(bob.client.delete_old_key_packages().await.unwrap(), 0);
+    let later = crate::client::now_ns() + 1;
+    assert_eq!(
+        bob.client
+            .delete_key_packages_superseded_before(later)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(crate::db::key_packages::count(&bob.db).await.unwrap(), 1);
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM openmls_key_package")
+        .fetch_one(&bob.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1, "only the current key package's private keys remain");
+    // The current one still works: bob is added to another group.
+    let carol = tcm.carol().await;
+    let second = carol.group_with(&[&bob]).await;
+    carol.send_recv(&bob, &second, "still reachable").await;
+    alice.send_recv(&bob, &group, "and here").await;
+}

@@ -66,6 +66,38 @@ pub fn store(path: &Path, secret: &[u8; 32]) -> Result<(), SecretFileError> {
     })
 }
 
+/// Creates `dir` (and its parents) if missing and makes it readable by its owner only (0700 on
+/// Unix): data directories hold keys and message history.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Makes the file at `path` readable by its owner only (0600 on Unix), creating it empty if
+/// it does not exist, so a database opened there afterwards (and the journal files SQLite
+/// creates with the same mode) is private from the start.
+pub fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
 fn write_new(path: &Path, contents: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)?;
@@ -103,6 +135,26 @@ mod tests {
             let mode = fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_dirs_and_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        private_dir(&data).unwrap();
+        let db = data.join("arx.db");
+        fs::write(&db, b"kept").unwrap();
+        fs::set_permissions(&db, fs::Permissions::from_mode(0o644)).unwrap();
+        private_file(&db).unwrap();
+        assert_eq!(fs::read(&db).unwrap(), b"kept", "an existing file keeps its content");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&db), 0o600);
+        let fresh = data.join("new.db");
+        private_file(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o600);
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub(crate) mod conversations;
 pub(crate) mod cursors;
 pub(crate) mod installation;
 pub(crate) mod intents;
+pub(crate) mod key_packages;
 pub(crate) mod messages;
 pub(crate) mod own_payloads;
 pub mod skipped;

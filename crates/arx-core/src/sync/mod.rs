@@ -108,6 +108,7 @@ impl Client {
         let node = self.node().await?;
         let mut summary = SyncSummary::default();
         self.sync_welcomes(&node, &mut summary).await?;
+        self.delete_old_key_packages().await?;
         // Every group, also those this installation is out of: their later envelopes are read
         // (and fail to decrypt) so cursors keep up and nothing is mistaken for missing.
         for group_id in db::conversations::ids(&self.db).await? {
