@@ -173,13 +173,17 @@ impl App {
             state: ConnectionState::Connecting,
             detail: None,
         });
-        let (url, node) = match (&self.node_override, self.network()) {
-            (Some(url), _) => (url.clone(), None),
-            (None, NetworkSetting::Remote { url }) => (url, None),
+        let (url, node, expected_key) = match (&self.node_override, self.network()) {
+            (Some(url), _) => (url.clone(), None, None),
+            (None, NetworkSetting::Remote { url }) => (url, None, None),
             (None, NetworkSetting::Local) => self.local_node().await?,
         };
         tracing::info!(%url, "opening the engine");
-        let transport = Arc::new(GrpcTransport::new(&url)?);
+        let options = arx_core::TransportOptions {
+            expected_key,
+            ..Default::default()
+        };
+        let transport = Arc::new(GrpcTransport::with_options(&url, &options)?);
         let client = Arc::new(Client::open(&self.profile_dir.join("engine"), transport).await?);
         let registered = client.registration().await?.is_some();
         *self.session.write().await = Some(Session {
@@ -208,8 +212,11 @@ impl App {
     }
 
     /// Starts the embedded node on loopback, or shares the one another ARX window already
-    /// runs on the same port.
-    async fn local_node(&self) -> CommandResult<(String, Option<arx_node::RunningNode>)> {
+    /// runs on the same port: it must then be this app's node (its key is the one in the node
+    /// folder), not another program that took the port.
+    async fn local_node(
+        &self,
+    ) -> CommandResult<(String, Option<arx_node::RunningNode>, Option<[u8; 32]>)> {
         arx_identity::secret_file::private_dir(&self.node_dir)
             .map_err(|e| CommandError::new(arx_core::CoreCode::DataDir, e.to_string()))?;
         let listen = SocketAddr::from(([127, 0, 0, 1], self.local_port));
@@ -221,11 +228,38 @@ impl App {
             live_buffer: 4096,
             tls: None,
         };
-        match arx_node::start(config).await {
-            Ok(node) => Ok((node.url(), Some(node))),
+        let key = arx_node::keyfile::load_or_create(&config.key_file)
+            .map_err(|e| CommandError::new(AppCode::LocalNode, e.to_string()))?;
+        let expected = key.public_key();
+        match arx_node::start_with(
+            config.clone(),
+            arx_node::store::open(&config.database_url)
+                .await
+                .map_err(|e| CommandError::new(AppCode::LocalNode, e.to_string()))?,
+            key,
+        )
+        .await
+        {
+            Ok(node) => Ok((node.url(), Some(node), Some(expected))),
             Err(arx_node::StartError::Bind { .. }) => {
-                tracing::info!(%listen, "a node already runs on this computer; sharing it");
-                Ok((format!("http://{listen}"), None))
+                let url = format!("http://{listen}");
+                let options = arx_core::TransportOptions {
+                    expected_key: Some(expected),
+                    ..Default::default()
+                };
+                let theirs = GrpcTransport::with_options(&url, &options)?;
+                if let Err(err) = arx_core::Transport::node_info(&theirs).await {
+                    return Err(CommandError::new(
+                        AppCode::LocalNode,
+                        format!(
+                            "port {} is taken by another program, not this app's node ({err}); \
+                             close it, or choose a node on the network in Settings",
+                            self.local_port
+                        ),
+                    ));
+                }
+                tracing::info!(%listen, "this app's node already runs (another window); sharing it");
+                Ok((url, None, Some(expected)))
             }
             Err(err) => Err(CommandError::new(AppCode::LocalNode, err.to_string())),
         }

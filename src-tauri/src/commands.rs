@@ -10,11 +10,12 @@ use crate::{
     app::{parse_address, App},
     dto::{
         Account, AddFailure, AddMembersResult, AppInfo, ConversationView, CreateGroupResult,
-        EngineEvent, ExternalSigninRequest, MemberView, MessagePage, MessageView, NetworkSetting,
-        Role, WalletKind,
+        DeviceView, EngineEvent, ExternalSigninRequest, MemberView, MessagePage, MessageView,
+        NetworkSetting, RevokeResult, Role, WalletKind,
     },
     error::{AppCode, CommandError, CommandResult},
     signature::command,
+    signin::Outcome,
     views,
 };
 
@@ -40,6 +41,26 @@ fn failures(list: Vec<(arx_identity::InstallationKey, String)>) -> Vec<AddFailur
             message: reason,
         })
         .collect()
+}
+
+fn parse_installation(installation_id: &str) -> CommandResult<arx_identity::InstallationKey> {
+    installation_id
+        .trim()
+        .parse()
+        .map_err(|_| CommandError::input("not an installation id (64 hex characters)"))
+}
+
+/// A wallet signature given by the UI: 65 bytes of hex.
+fn parse_signature(signature_hex: &str) -> CommandResult<[u8; 65]> {
+    hex::decode(signature_hex.trim().trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            CommandError::new(
+                arx_identity::IdentityCode::SignatureInvalid,
+                "the wallet's signature is not 65 bytes of hex",
+            )
+        })
 }
 
 command! {
@@ -119,17 +140,12 @@ pub async fn complete_external_signin(
         .map_err(|_| CommandError::new(AppCode::Internal, "sign-in state unavailable"))?
         .remove(&request_id)
         .ok_or_else(|| CommandError::input("no such sign-in (start again)"))?;
-    let signature: [u8; 65] = hex::decode(signature_hex.trim().trim_start_matches("0x"))
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            CommandError::new(
-                arx_identity::IdentityCode::SignatureInvalid,
-                "the wallet's signature is not 65 bytes of hex",
-            )
-        })?;
+    let signature = parse_signature(&signature_hex)?;
     match pending.sign(signature).await {
-        Ok(Ok(_)) => app.inner().registered(WalletKind::External).await,
+        Ok(Ok(Outcome::Registered)) => app.inner().registered(WalletKind::External).await,
+        Ok(Ok(Outcome::Revoked(_))) => Err(CommandError::input(
+            "that request was a device revocation (finish it with complete_external_revoke)",
+        )),
         Ok(Err(err)) => Err(err.into()),
         Err(_) => Err(CommandError::new(
             AppCode::Internal,
@@ -376,6 +392,90 @@ pub async fn set_notifications(app: AppState<'_>, enabled: bool) -> CommandResul
 }
 
 command! {
+/// This account's devices (installations), this one first.
+pub async fn list_devices(app: AppState<'_>) -> CommandResult<Vec<DeviceView>> {
+    let client = app.client().await?;
+    let mut devices = client.devices().await?;
+    devices.sort_by_key(|d| !d.this_device);
+    Ok(devices
+        .into_iter()
+        .map(|d| {
+            let id = d.installation.to_string();
+            DeviceView {
+                label: format!("{}…{}", &id[..8], &id[id.len() - 4..]),
+                installation_id: id,
+                this_device: d.this_device,
+            }
+        })
+        .collect())
+}
+}
+
+command! {
+/// Revokes another device with the built-in wallet, and removes it from every conversation.
+pub async fn revoke_device(app: AppState<'_>, installation_id: String) -> CommandResult<RevokeResult> {
+    let installation = parse_installation(&installation_id)?;
+    let wallet = arx_identity::LocalWallet::from_bytes(&app.builtin_key()?)?;
+    let client = app.client().await?;
+    let revoked = client
+        .revoke_installation(&arx_core::LocalWalletSigner(wallet), &installation)
+        .await?;
+    Ok(RevokeResult::from(&revoked))
+}
+}
+
+command! {
+/// Starts revoking a device with the external wallet: returns the text it must sign.
+pub async fn begin_external_revoke(
+    app: AppState<'_>,
+    installation_id: String,
+) -> CommandResult<ExternalSigninRequest> {
+    let installation = parse_installation(&installation_id)?;
+    let client = app.client().await?;
+    let address = client
+        .registration()
+        .await?
+        .ok_or_else(|| CommandError::new(arx_core::CoreCode::NotRegistered, "not signed in"))?
+        .wallet;
+    let (text, pending) = crate::signin::begin_revoke(client, address, installation).await?;
+    let request_id = hex::encode(rand::random::<[u8; 16]>());
+    app.signins
+        .lock()
+        .map_err(|_| CommandError::new(AppCode::Internal, "wallet request state unavailable"))?
+        .insert(request_id.clone(), pending);
+    Ok(ExternalSigninRequest {
+        request_id,
+        text_to_sign: text,
+    })
+}
+}
+
+command! {
+/// Finishes a revocation started by `begin_external_revoke` with the wallet's signature.
+pub async fn complete_external_revoke(
+    app: AppState<'_>,
+    request_id: String,
+    signature_hex: String,
+) -> CommandResult<RevokeResult> {
+    let pending = app
+        .signins
+        .lock()
+        .map_err(|_| CommandError::new(AppCode::Internal, "wallet request state unavailable"))?
+        .remove(&request_id)
+        .ok_or_else(|| CommandError::input("no such request (start again)"))?;
+    let signature = parse_signature(&signature_hex)?;
+    match pending.sign(signature).await {
+        Ok(Ok(Outcome::Revoked(revoked))) => Ok(RevokeResult::from(&revoked)),
+        Ok(Ok(Outcome::Registered)) => Err(CommandError::input(
+            "that request was a sign-in (finish it with complete_external_signin)",
+        )),
+        Ok(Err(err)) => Err(err.into()),
+        Err(_) => Err(CommandError::new(AppCode::Internal, "the revocation task ended")),
+    }
+}
+}
+
+command! {
 /// The built-in wallet's private key (hex), for the person to write down.
 pub async fn export_builtin_key(app: AppState<'_>) -> CommandResult<String> {
     Ok(format!("0x{}", hex::encode(app.builtin_key()?)))
@@ -414,6 +514,10 @@ pub fn signatures() -> Vec<crate::signature::Signature> {
         ui_ready::signature(),
         set_notifications::signature(),
         export_builtin_key::signature(),
+        list_devices::signature(),
+        revoke_device::signature(),
+        begin_external_revoke::signature(),
+        complete_external_revoke::signature(),
         set_network::signature(),
     ]
 }

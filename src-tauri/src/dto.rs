@@ -153,6 +153,37 @@ pub struct ExternalSigninRequest {
     pub text_to_sign: String,
 }
 
+/// One device (installation) of the account.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub installation_id: String,
+    /// The short form shown in lists.
+    pub label: String,
+    pub this_device: bool,
+}
+
+/// What revoking a device did.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokeResult {
+    pub installation_id: String,
+    /// Conversations it was removed from.
+    pub removed_from: u32,
+    /// Conversations where that is still to happen (the next change there removes it).
+    pub pending: u32,
+}
+
+impl From<&arx_core::Revoked> for RevokeResult {
+    fn from(revoked: &arx_core::Revoked) -> Self {
+        Self {
+            installation_id: revoked.installation.to_string(),
+            removed_from: u32::try_from(revoked.removed_from).unwrap_or(u32::MAX),
+            pending: u32::try_from(revoked.failed.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateGroupResult {
@@ -203,6 +234,8 @@ pub fn typescript_bindings() -> String {
         AddFailure::decl(),
         MessagePage::decl(),
         ExternalSigninRequest::decl(),
+        DeviceView::decl(),
+        RevokeResult::decl(),
         CreateGroupResult::decl(),
         AddMembersResult::decl(),
         EngineEvent::decl(),

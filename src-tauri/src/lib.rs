@@ -110,7 +110,8 @@ fn remember_window(handle: &tauri::AppHandle) {
 struct InstanceLock(#[allow(dead_code)] File);
 
 fn lock_profile(dir: &std::path::Path, profile: &str) -> Result<InstanceLock, String> {
-    arx_identity::secret_file::private_dir(dir).map_err(|e| format!("data directory {}: {e}", dir.display()))?;
+    arx_identity::secret_file::private_dir(dir)
+        .map_err(|e| format!("data directory {}: {e}", dir.display()))?;
     let file = File::create(dir.join("app.lock")).map_err(|e| format!("lock file: {e}"))?;
     match file.try_lock() {
         Ok(()) => Ok(InstanceLock(file)),
@@ -206,6 +207,10 @@ pub fn run() {
             commands::ui_ready,
             commands::set_notifications,
             commands::export_builtin_key,
+            commands::list_devices,
+            commands::revoke_device,
+            commands::begin_external_revoke,
+            commands::complete_external_revoke,
         ])
         .build(tauri::generate_context!());
     let app = match built {

@@ -1,19 +1,28 @@
-//! Signing in with an external wallet (WalletConnect in the UI): the engine prepares the text,
-//! the UI shows it and gets the wallet's signature, and the engine verifies it before
-//! publishing anything. The registration runs as a task that waits for the signature.
+//! What an external wallet (WalletConnect in the UI) signs: signing in, and revoking a device.
+//! The engine prepares the text, the UI shows it and gets the wallet's signature, and the
+//! engine verifies it before publishing anything. The operation runs as a task that waits for
+//! the signature.
 
-use arx_core::{CoreError, Registration, WalletSigner};
-use arx_identity::{Address, Signature};
+use std::future::Future;
+
+use arx_core::{CoreError, Revoked, WalletSigner};
+use arx_identity::{Address, InstallationKey, Signature};
 use tokio::sync::{oneshot, Mutex};
 
-/// A sign-in waiting for the wallet.
+/// What a wallet request did once signed.
+pub enum Outcome {
+    Registered,
+    Revoked(Revoked),
+}
+
+/// A wallet request waiting for the wallet.
 pub struct Pending {
     signature: oneshot::Sender<[u8; 65]>,
-    pub result: oneshot::Receiver<Result<Registration, CoreError>>,
+    pub result: oneshot::Receiver<Result<Outcome, CoreError>>,
 }
 
 impl Pending {
-    pub fn sign(self, signature: [u8; 65]) -> oneshot::Receiver<Result<Registration, CoreError>> {
+    pub fn sign(self, signature: [u8; 65]) -> oneshot::Receiver<Result<Outcome, CoreError>> {
         // If the task is gone its result says why.
         let _ = self.signature.send(signature);
         self.result
@@ -21,7 +30,7 @@ impl Pending {
 }
 
 /// A wallet whose signature arrives from the UI.
-struct ExternalWallet {
+pub struct ExternalWallet {
     address: Address,
     text: Mutex<Option<oneshot::Sender<String>>>,
     signature: Mutex<Option<oneshot::Receiver<[u8; 65]>>>,
@@ -55,6 +64,35 @@ pub async fn begin(
     client: std::sync::Arc<arx_core::Client>,
     address: Address,
 ) -> Result<(String, Pending), CoreError> {
+    begin_with(address, move |wallet| async move {
+        client.register(&wallet).await.map(|_| Outcome::Registered)
+    })
+    .await
+}
+
+/// Starts revoking `installation` with the wallet at `address` (the account's recovery
+/// wallet); returns the text the wallet must sign and the pending request.
+pub async fn begin_revoke(
+    client: std::sync::Arc<arx_core::Client>,
+    address: Address,
+    installation: InstallationKey,
+) -> Result<(String, Pending), CoreError> {
+    begin_with(address, move |wallet| async move {
+        client
+            .revoke_installation(&wallet, &installation)
+            .await
+            .map(Outcome::Revoked)
+    })
+    .await
+}
+
+/// Runs `operation` with a wallet whose signature comes from the UI; returns the text to sign
+/// once the operation asks for it.
+async fn begin_with<F, Fut>(address: Address, operation: F) -> Result<(String, Pending), CoreError>
+where
+    F: FnOnce(ExternalWallet) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Outcome, CoreError>> + Send + 'static,
+{
     let (text_tx, text_rx) = oneshot::channel();
     let (sig_tx, sig_rx) = oneshot::channel();
     let (result_tx, result_rx) = oneshot::channel();
@@ -64,7 +102,7 @@ pub async fn begin(
         signature: Mutex::new(Some(sig_rx)),
     };
     tokio::spawn(async move {
-        let result = client.register(&wallet).await;
+        let result = operation(wallet).await;
         let _ = result_tx.send(result);
     });
     let pending = Pending {
@@ -76,7 +114,7 @@ pub async fn begin(
         // Registration failed before asking for a signature.
         Err(_) => Err(match pending.result.await {
             Ok(Err(err)) => err,
-            _ => CoreError::Wallet("the sign-in ended before asking the wallet".into()),
+            _ => CoreError::Wallet("the request ended before asking the wallet".into()),
         }),
     }
 }

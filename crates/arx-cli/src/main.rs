@@ -219,9 +219,9 @@ fn imported_key(
             Ok(Some(text))
         }
         (Some(text), _) => Ok(Some(text.to_owned())),
-        (None, Some(path)) => std::fs::read_to_string(path).map(Some).map_err(|e| {
-            CoreError::InvalidInput(format!("cannot read {}: {e}", path.display()))
-        }),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(Some)
+            .map_err(|e| CoreError::InvalidInput(format!("cannot read {}: {e}", path.display()))),
         (None, None) => Ok(None),
     }
 }

@@ -193,10 +193,20 @@ impl Client {
         let trimmed = member.trim();
         if let Ok(address) = Address::from_str(trimmed) {
             let found = self.transport.inbox_ids(vec![address.into_array()]).await?;
-            return match found.into_iter().next().flatten() {
-                Some(inbox) => Ok(InboxId::from_slice(&inbox)?),
-                None => Err(CoreError::NotOnArx(address.to_checksum(None))),
+            let Some(inbox) = found.into_iter().next().flatten() else {
+                return Err(CoreError::NotOnArx(address.to_checksum(None)));
             };
+            let inbox = InboxId::from_slice(&inbox)?;
+            // The node's answer is a hint: the inbox's own (verified) log must list the wallet.
+            let node = self.node().await?;
+            let state = self.association_state_from(&node, &inbox).await?;
+            if !state.has_wallet(&address) {
+                return Err(CoreError::NodeInvalid(format!(
+                    "the node named inbox {inbox} for {}, but that inbox does not list it",
+                    address.to_checksum(None)
+                )));
+            }
+            return Ok(inbox);
         }
         InboxId::from_str(trimmed).map_err(|_| {
             CoreError::InvalidInput(format!(
@@ -219,6 +229,12 @@ impl Client {
                 let inbox_id = InboxId::from_slice(&inbox)
                     .map_err(|_| CoreError::NodeInvalid("inbox id from GetInboxIds".into()))?;
                 let state = self.association_state_from(&node, &inbox_id).await?;
+                if !state.has_wallet(&address) {
+                    return Err(CoreError::NodeInvalid(format!(
+                        "the node named inbox {inbox_id} for this wallet, but that inbox does \
+                         not list it"
+                    )));
+                }
                 (inbox_id, Some(state))
             }
             None => (InboxId::derive(&address, 0), None),

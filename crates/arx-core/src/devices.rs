@@ -27,8 +27,10 @@ pub struct Device {
 }
 
 /// What a revocation did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revoked {
+    /// The installation revoked.
+    pub installation: InstallationKey,
     /// Conversations the installation was removed from.
     pub removed_from: usize,
     /// Conversations where removing it failed (the next commit of any member removes it).
@@ -91,7 +93,11 @@ impl Client {
         // The revocation is in the log from here on: the removals below are checked with it.
         self.association_state_from(&node, &inbox).await?;
 
-        let mut revoked = Revoked::default();
+        let mut revoked = Revoked {
+            installation: *installation,
+            removed_from: 0,
+            failed: Vec::new(),
+        };
         for group_id in db::conversations::ids(&self.db).await? {
             if db::conversations::state(&self.db, &group_id).await?
                 != Some(ConversationState::Active)

@@ -434,10 +434,100 @@ async fn a_used_key_package_is_rotated_and_deleted_after_its_grace_period() {
         .fetch_one(&bob.db)
         .await
         .unwrap();
-    assert_eq!(stored, 1, "only the current key package's private keys remain");
+    assert_eq!(
+        stored, 1,
+        "only the current key package's private keys remain"
+    );
     // The current one still works: bob is added to another group.
     let carol = tcm.carol().await;
     let second = carol.group_with(&[&bob]).await;
     carol.send_recv(&bob, &second, "still reachable").await;
     alice.send_recv(&bob, &group, "and here").await;
+}
+
+/// A node that answers GetInboxIds with the wrong inbox (everything else is the honest
+/// in-memory node).
+struct WrongInboxes {
+    inner: crate::testing::MemoryTransport,
+    answer: arx_identity::InboxId,
+}
+
+#[async_trait::async_trait]
+impl crate::Transport for WrongInboxes {
+    async fn node_info(&self) -> Result<crate::NodeIdentity, CoreError> {
+        self.inner.node_info().await
+    }
+    async fn publish(
+        &self,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<Vec<arx_proto::OriginatorEnvelope>, CoreError> {
+        self.inner.publish(envelopes).await
+    }
+    async fn query(
+        &self,
+        request: arx_proto::QueryRequest,
+    ) -> Result<arx_proto::QueryResponse, CoreError> {
+        self.inner.query(request).await
+    }
+    async fn inbox_ids(&self, addresses: Vec<[u8; 20]>) -> Result<Vec<Option<Vec<u8>>>, CoreError> {
+        Ok(addresses
+            .iter()
+            .map(|_| Some(self.answer.as_bytes().to_vec()))
+            .collect())
+    }
+    async fn identity_updates(
+        &self,
+        inbox_id: Vec<u8>,
+        after: u64,
+    ) -> Result<Vec<arx_proto::OriginatorEnvelope>, CoreError> {
+        self.inner.identity_updates(inbox_id, after).await
+    }
+    async fn key_packages(
+        &self,
+        keys: Vec<Vec<u8>>,
+    ) -> Result<Vec<Option<arx_proto::OriginatorEnvelope>>, CoreError> {
+        self.inner.key_packages(keys).await
+    }
+    async fn subscribe(
+        &self,
+        topics: Vec<arx_proto::TopicCursor>,
+    ) -> Result<
+        futures::stream::BoxStream<'static, Result<arx_proto::SubscribeResponse, CoreError>>,
+        CoreError,
+    > {
+        self.inner.subscribe(topics).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_that_names_the_wrong_inbox_for_a_wallet_is_caught() {
+    let tcm = Tcm::memory();
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    let lying = Tcm::over(std::sync::Arc::new(WrongInboxes {
+        inner: tcm.node().unwrap().clone(),
+        answer: bob.inbox,
+    }));
+    // Registering through it is refused...
+    let dave = tempfile::tempdir().unwrap();
+    let client = lying.open(dave.path()).await;
+    let wallet = crate::LocalWalletSigner(arx_identity::LocalWallet::generate());
+    let err = client.register(&wallet).await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        ErrorCode::Core(CoreCode::NodeInvalidAnswer),
+        "{err}"
+    );
+    // ...and so is resolving a wallet to an inbox that does not list it.
+    let honest_carol = tcm.carol().await;
+    let carol = lying.open(honest_carol.dir.path()).await;
+    let alice_address = alice.wallet.address().to_checksum(None);
+    let err = carol.resolve_member(&alice_address).await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        ErrorCode::Core(CoreCode::NodeInvalidAnswer),
+        "{err}"
+    );
+    // Bob's own address does resolve to bob.
+    let bob_address = bob.wallet.address().to_checksum(None);
+    assert_eq!(carol.resolve_member(&bob_address).await.unwrap(), bob.inbox);
 }

@@ -148,7 +148,11 @@ mod tests {
         fs::write(&db, b"kept").unwrap();
         fs::set_permissions(&db, fs::Permissions::from_mode(0o644)).unwrap();
         private_file(&db).unwrap();
-        assert_eq!(fs::read(&db).unwrap(), b"kept", "an existing file keeps its content");
+        assert_eq!(
+            fs::read(&db).unwrap(),
+            b"kept",
+            "an existing file keeps its content"
+        );
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&data), 0o700);
         assert_eq!(mode(&db), 0o600);

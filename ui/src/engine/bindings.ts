@@ -1,6 +1,6 @@
 // Generated from the Rust types in src-tauri/src/dto.rs by `cargo test -p arx-messenger bindings` (ARX_UPDATE_BINDINGS=1 rewrites it). Do not edit.
 
-export type Code = "identity.malformed" | "identity.inbox_id_mismatch" | "identity.inbox_exists" | "identity.inbox_not_found" | "identity.signature_invalid" | "identity.signature_replayed" | "identity.unauthorized" | "identity.not_member" | "identity.already_member" | "identity.too_many_installations" | "identity.too_many_wallets" | "identity.too_many_actions" | "identity.smart_wallet_unsupported" | "identity.chain_unavailable" | "topic.unknown_kind" | "topic.invalid_id" | "envelope.hash_mismatch" | "envelope.signature_invalid" | "envelope.malformed" | "publish.empty_batch" | "publish.batch_too_large" | "envelope.too_large" | "envelope.payload_topic_mismatch" | "mls.invalid_message" | "mls.group_id_mismatch" | "key_package.invalid" | "key_package.installation_not_associated" | "identity.address_in_use" | "request.invalid" | "rate.limited" | "subscribe.lagged" | "subscribe.too_many" | "node.shutting_down" | "store.conflict" | "store.unavailable" | "core.data_dir" | "core.database" | "core.database_corrupt" | "core.state_conflict" | "core.not_registered" | "core.intent_failed" | "network.unreachable" | "network.invalid_answer" | "network.unknown_originator" | "identity.unavailable" | "network.unknown_refusal" | "wallet.signing_failed" | "identity.signature_mismatch" | "identity.not_on_arx" | "mls.storage" | "mls.operation_failed" | "mls.undecodable" | "mls.welcome_rejected" | "mls.invalid_credential" | "group.leaf_not_associated" | "group.commit_refused" | "group.invalid_settings" | "group.not_permitted" | "group.not_a_member" | "group.commit_in_flight" | "group.gave_up" | "group.key_package_unusable" | "dm.converging" | "dm.peer_unreachable" | "input.invalid" | "app.internal" | "app.starting" | "app.settings" | "app.local_node" | "app.key_store" | "app.external_wallet" | "app.already_signed_in" | "app.open_link" | "app.ready_file" | "ui.unknown";
+export type Code = "identity.malformed" | "identity.inbox_id_mismatch" | "identity.inbox_exists" | "identity.inbox_not_found" | "identity.signature_invalid" | "identity.signature_replayed" | "identity.unauthorized" | "identity.not_member" | "identity.already_member" | "identity.too_many_installations" | "identity.too_many_wallets" | "identity.too_many_actions" | "identity.smart_wallet_unsupported" | "identity.chain_unavailable" | "topic.unknown_kind" | "topic.invalid_id" | "envelope.hash_mismatch" | "envelope.signature_invalid" | "envelope.malformed" | "publish.empty_batch" | "publish.batch_too_large" | "envelope.too_large" | "envelope.payload_topic_mismatch" | "mls.invalid_message" | "mls.group_id_mismatch" | "key_package.invalid" | "key_package.installation_not_associated" | "identity.address_in_use" | "identity.log_full" | "request.invalid" | "rate.limited" | "subscribe.lagged" | "subscribe.too_many" | "node.shutting_down" | "store.conflict" | "store.unavailable" | "core.data_dir" | "core.database" | "core.database_corrupt" | "core.state_conflict" | "core.not_registered" | "core.intent_failed" | "network.unreachable" | "network.invalid_answer" | "network.unknown_originator" | "identity.unavailable" | "network.unknown_refusal" | "wallet.signing_failed" | "identity.signature_mismatch" | "identity.not_on_arx" | "mls.storage" | "mls.operation_failed" | "mls.undecodable" | "mls.welcome_rejected" | "mls.invalid_credential" | "group.leaf_not_associated" | "group.commit_refused" | "group.invalid_settings" | "group.not_permitted" | "group.not_a_member" | "group.commit_in_flight" | "group.gave_up" | "group.key_package_unusable" | "dm.converging" | "dm.peer_unreachable" | "input.invalid" | "app.internal" | "app.starting" | "app.settings" | "app.local_node" | "app.key_store" | "app.external_wallet" | "app.already_signed_in" | "app.open_link" | "app.ready_file" | "ui.unknown";
 
 export type Commands = {
   app_info: { args: Record<string, never>; result: AppInfo };
@@ -25,6 +25,10 @@ export type Commands = {
   ui_ready: { args: Record<string, never>; result: null };
   set_notifications: { args: { enabled: boolean }; result: null };
   export_builtin_key: { args: Record<string, never>; result: string };
+  list_devices: { args: Record<string, never>; result: Array<DeviceView> };
+  revoke_device: { args: { installationId: string }; result: RevokeResult };
+  begin_external_revoke: { args: { installationId: string }; result: ExternalSigninRequest };
+  complete_external_revoke: { args: { requestId: string, signatureHex: string }; result: RevokeResult };
   set_network: { args: { network: NetworkSetting }; result: null };
 };
 
@@ -76,6 +80,22 @@ export type MessagePage = {
 messages: Array<MessageView>, hasMore: boolean, };
 
 export type ExternalSigninRequest = { requestId: string, textToSign: string, };
+
+export type DeviceView = { installationId: string, 
+/**
+ * The short form shown in lists.
+ */
+label: string, thisDevice: boolean, };
+
+export type RevokeResult = { installationId: string, 
+/**
+ * Conversations it was removed from.
+ */
+removedFrom: number, 
+/**
+ * Conversations where that is still to happen (the next change there removes it).
+ */
+pending: number, };
 
 export type CreateGroupResult = { conversation: ConversationView, failures: Array<AddFailure>, };
 

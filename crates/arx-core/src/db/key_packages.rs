@@ -10,12 +10,10 @@ pub(crate) async fn insert_current(
     hash_ref: &[u8],
     now_ns: i64,
 ) -> Result<(), CoreError> {
-    sqlx::query(
-        "UPDATE own_key_packages SET superseded_at_ns = $1 WHERE superseded_at_ns IS NULL",
-    )
-    .bind(now_ns)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE own_key_packages SET superseded_at_ns = $1 WHERE superseded_at_ns IS NULL")
+        .bind(now_ns)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO own_key_packages (hash_ref, created_at_ns) VALUES ($1, $2)")
         .bind(hash_ref)
         .bind(now_ns)
@@ -29,12 +27,12 @@ pub(crate) async fn superseded_before(
     db: impl SqliteExecutor<'_>,
     before_ns: i64,
 ) -> Result<Vec<Vec<u8>>, CoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT hash_ref FROM own_key_packages WHERE superseded_at_ns < $1",
+    Ok(
+        sqlx::query_scalar("SELECT hash_ref FROM own_key_packages WHERE superseded_at_ns < $1")
+            .bind(before_ns)
+            .fetch_all(db)
+            .await?,
     )
-    .bind(before_ns)
-    .fetch_all(db)
-    .await?)
 }
 
 pub(crate) async fn delete(db: impl SqliteExecutor<'_>, hash_ref: &[u8]) -> Result<(), CoreError> {
@@ -46,6 +44,7 @@ pub(crate) async fn delete(db: impl SqliteExecutor<'_>, hash_ref: &[u8]) -> Resu
 }
 
 /// How many key packages this installation keeps (current and superseded).
+#[cfg(test)]
 pub(crate) async fn count(db: impl SqliteExecutor<'_>) -> Result<i64, CoreError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM own_key_packages")
         .fetch_one(db)
