@@ -58,6 +58,22 @@ impl Default for TestNodeOptions {
     }
 }
 
+/// A self-signed TLS certificate for `localhost` and 127.0.0.1 with its key, for a node, and
+/// the certificate alone (PEM) for clients to trust.
+pub fn self_signed_tls() -> (arx_node::TlsFiles, Vec<u8>) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let cert_pem = certified.cert.pem().into_bytes();
+    (
+        arx_node::TlsFiles {
+            cert_pem: cert_pem.clone(),
+            key_pem: certified.key_pair.serialize_pem().into_bytes(),
+        },
+        cert_pem,
+    )
+}
+
 impl TestNode {
     pub async fn start() -> Self {
         Self::start_with(TestNodeOptions::default()).await
