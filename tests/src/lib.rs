@@ -376,3 +376,174 @@ pub async fn open_engine(node: &TestNode, dir: &std::path::Path) -> arx_core::Cl
     .await
     .unwrap()
 }
+
+/// A TCP proxy between engines and a node that can leave every connection it carries
+/// half-open: [`FaultProxy::stall`] stops forwarding on the connections open at that moment
+/// without closing them (as a dead NAT or a pulled cable does); connections made afterwards
+/// work.
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    connections: Arc<std::sync::Mutex<Vec<Arc<std::sync::atomic::AtomicBool>>>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Forwards to `upstream` (`HOST:PORT`).
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections: Arc<std::sync::Mutex<Vec<Arc<std::sync::atomic::AtomicBool>>>> =
+            Arc::default();
+        let task = tokio::spawn({
+            let connections = connections.clone();
+            async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                        continue;
+                    };
+                    let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    connections.lock().unwrap().push(stalled.clone());
+                    let (client_read, client_write) = client.into_split();
+                    let (server_read, server_write) = server.into_split();
+                    tokio::spawn(pump(client_read, server_write, stalled.clone()));
+                    tokio::spawn(pump(server_read, client_write, stalled));
+                }
+            }
+        });
+        Self {
+            addr,
+            connections,
+            _task: task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Leaves every connection open now half-open: nothing more goes through, nothing is
+    /// closed.
+    pub fn stall(&self) {
+        for connection in self.connections.lock().unwrap().iter() {
+            connection.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// How many connections were made through the proxy.
+    pub fn connections(&self) -> usize {
+        self.connections.lock().unwrap().len()
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = from.read(&mut buffer).await;
+        if stalled.load(std::sync::atomic::Ordering::SeqCst) {
+            // Half-open: keep both sockets, move nothing, forever.
+            let _keep = (from, to);
+            std::future::pending::<()>().await;
+            return;
+        }
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if to.write_all(&buffer[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The node API through a real gRPC connection, except that the next `n` identity log lookups
+/// (once armed) fail as if the node were unreachable.
+pub struct FlakyIdentity {
+    pub inner: arx_core::GrpcTransport,
+    failures: std::sync::atomic::AtomicUsize,
+    /// How many lookups failed so far.
+    pub failed: std::sync::atomic::AtomicUsize,
+}
+
+impl FlakyIdentity {
+    pub fn new(inner: arx_core::GrpcTransport) -> Self {
+        Self {
+            inner,
+            failures: std::sync::atomic::AtomicUsize::new(0),
+            failed: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// The next `n` identity lookups fail.
+    pub fn fail_next(&self, n: usize) {
+        self.failures.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl arx_core::Transport for FlakyIdentity {
+    async fn node_info(&self) -> Result<arx_core::NodeIdentity, arx_core::CoreError> {
+        self.inner.node_info().await
+    }
+    async fn publish(
+        &self,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<Vec<OriginatorEnvelope>, arx_core::CoreError> {
+        self.inner.publish(envelopes).await
+    }
+    async fn query(
+        &self,
+        request: QueryRequest,
+    ) -> Result<arx_proto::QueryResponse, arx_core::CoreError> {
+        self.inner.query(request).await
+    }
+    async fn inbox_ids(
+        &self,
+        addresses: Vec<[u8; 20]>,
+    ) -> Result<Vec<Option<Vec<u8>>>, arx_core::CoreError> {
+        self.inner.inbox_ids(addresses).await
+    }
+    async fn identity_updates(
+        &self,
+        inbox_id: Vec<u8>,
+        after: u64,
+    ) -> Result<Vec<OriginatorEnvelope>, arx_core::CoreError> {
+        use std::sync::atomic::Ordering;
+        let left = self.failures.load(Ordering::SeqCst);
+        if left > 0
+            && self
+                .failures
+                .compare_exchange(left, left - 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            return Err(arx_core::CoreError::NodeUnreachable {
+                url: "fault proxy".into(),
+                reason: "identity lookup dropped".into(),
+            });
+        }
+        self.inner.identity_updates(inbox_id, after).await
+    }
+    async fn key_packages(
+        &self,
+        keys: Vec<Vec<u8>>,
+    ) -> Result<Vec<Option<OriginatorEnvelope>>, arx_core::CoreError> {
+        self.inner.key_packages(keys).await
+    }
+    async fn subscribe(
+        &self,
+        topics: Vec<TopicCursor>,
+    ) -> Result<
+        futures::stream::BoxStream<'static, Result<arx_proto::SubscribeResponse, arx_core::CoreError>>,
+        arx_core::CoreError,
+    > {
+        self.inner.subscribe(topics).await
+    }
+}

@@ -258,7 +258,7 @@ fn transport_options(args: &Args) -> Result<TransportOptions, CoreError> {
         ca_pem,
         allow_plaintext: args.allow_plaintext,
         trusted_nodes,
-        expected_key: None,
+        ..TransportOptions::default()
     })
 }
 

@@ -35,6 +35,6 @@ pub use metadata::{GroupMetadata, Role};
 pub use model::{Conversation, CreatedGroup, StoredMessage, SyncSummary};
 pub use send::Outgoing;
 pub use stream::StreamEvent;
-pub use transport::{GrpcTransport, NodeIdentity, Transport, TransportOptions};
+pub use transport::{GrpcTransport, NodeIdentity, Timeouts, Transport, TransportOptions};
 pub use view::{short_address, MemberOverview, MessageOverview, Overview};
 pub use wallet::{verify_wallet_signature, LocalWalletSigner, WalletSigner};

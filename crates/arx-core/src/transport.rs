@@ -113,6 +113,31 @@ pub struct TransportOptions {
     pub trusted_nodes: Vec<[u8; 32]>,
     /// The node's public key must be this one (say, the app's own embedded node).
     pub expected_key: Option<[u8; 32]>,
+    /// Timeouts and keepalive (the defaults when None).
+    pub timeouts: Option<Timeouts>,
+}
+
+/// How long the network may take before a call or a connection counts as failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// One call's answer (a subscription: its first message).
+    pub call: Duration,
+    /// HTTP/2 pings on a connection, and how long one may go unanswered: a half-open
+    /// connection is found within their sum.
+    pub keepalive_interval: Duration,
+    pub keepalive_timeout: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: CONNECT_TIMEOUT,
+            call: CALL_TIMEOUT,
+            keepalive_interval: KEEPALIVE_INTERVAL,
+            keepalive_timeout: KEEPALIVE_TIMEOUT,
+        }
+    }
 }
 
 /// Whether `host` (of a URL) is this computer.
@@ -136,14 +161,15 @@ impl GrpcTransport {
             |reason: String| CoreError::InvalidInput(format!("node URL {url:?}: {reason}"));
         let uri: tonic::codegen::http::Uri = url.parse().map_err(|e| invalid(format!("{e}")))?;
         let host = uri.host().ok_or_else(|| invalid("no host".into()))?;
+        let timeouts = options.timeouts.unwrap_or_default();
         let mut endpoint = Channel::from_shared(url.to_owned())
             .map_err(|e| invalid(e.to_string()))?
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(CALL_TIMEOUT)
-            .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
-            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.call)
+            .http2_keep_alive_interval(timeouts.keepalive_interval)
+            .keep_alive_timeout(timeouts.keepalive_timeout)
             .keep_alive_while_idle(true)
-            .tcp_keepalive(Some(KEEPALIVE_INTERVAL));
+            .tcp_keepalive(Some(timeouts.keepalive_interval));
         match uri.scheme_str() {
             Some("https") => {
                 let mut tls = ClientTlsConfig::new()
