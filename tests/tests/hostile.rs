@@ -60,6 +60,15 @@ fn welcome_envelope(to: &arx_identity::InstallationKey, mls_message: Vec<u8>) ->
     )
 }
 
+/// A creation claim (see `arx_core::dm`) signed by `person`'s installation.
+fn creation_claim(person: &Person, group_id: &[u8]) -> Vec<u8> {
+    let mut signed = b"arx/v1/creation".to_vec();
+    signed.extend_from_slice(group_id);
+    let mut claim = person.installation.public_key().as_bytes().to_vec();
+    claim.extend_from_slice(&person.installation.sign(&signed));
+    claim
+}
+
 /// Both sides read each other's later messages in one DM.
 async fn converse(a: &TestClient, b: &TestClient, dm_id: &[u8]) {
     a.send_recv(b, dm_id, &format!("{} to {}", a.name, b.name))
@@ -88,6 +97,28 @@ async fn junk_at_max_size_on_a_dm_topic_and_a_welcome_topic_stops_no_one() {
             .unwrap();
         let welcome = welcome_envelope(&bob.installation_key(), junk_welcome(JUNK_BYTES));
         publish(&mut raw, vec![welcome]).await.unwrap();
+    }
+
+    // And "commits" at epoch 0 on the DM topic, one of them with a creation claim signed by the
+    // attacker's own installation (not one of the DM's two inboxes).
+    for claim in [None, Some(creation_claim(&attacker, &dm_id))] {
+        if let Some(claim) = claim {
+            group.set_aad(claim);
+        }
+        let bundle = group
+            .self_update(
+                &attacker.provider,
+                &attacker.mls_signer,
+                LeafNodeParameters::default(),
+            )
+            .unwrap();
+        let commit = bundle.commit().tls_serialize_detached().unwrap();
+        group
+            .clear_pending_commit(attacker.provider.storage())
+            .unwrap();
+        publish(&mut raw, vec![group_envelope(&dm_id, commit)])
+            .await
+            .unwrap();
     }
 
     // Every sync succeeds, and the DM works both ways.
