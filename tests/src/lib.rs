@@ -541,7 +541,10 @@ impl arx_core::Transport for FlakyIdentity {
         &self,
         topics: Vec<TopicCursor>,
     ) -> Result<
-        futures::stream::BoxStream<'static, Result<arx_proto::SubscribeResponse, arx_core::CoreError>>,
+        futures::stream::BoxStream<
+            'static,
+            Result<arx_proto::SubscribeResponse, arx_core::CoreError>,
+        >,
         arx_core::CoreError,
     > {
         self.inner.subscribe(topics).await

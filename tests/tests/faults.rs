@@ -104,7 +104,10 @@ async fn a_half_open_connection_holds_no_local_write_and_skips_nothing() {
         (queued, Instant::now())
     };
     let ((result, gave_up_at), (queued, written_at)) = tokio::join!(sync, local);
-    assert!(result.is_err(), "the stalled sync fails (and is retried), it does not hang");
+    assert!(
+        result.is_err(),
+        "the stalled sync fails (and is retried), it does not hang"
+    );
     assert!(
         written_at < gave_up_at,
         "the local writes finished while the sync was still waiting on the network"
@@ -114,10 +117,16 @@ async fn a_half_open_connection_holds_no_local_write_and_skips_nothing() {
     let summary = bob.sync().await.unwrap();
     assert_eq!(summary.skipped, 0, "{summary:?}");
     assert!(proxy.connections() >= 2, "a new connection was made");
-    assert!(bob.texts(&group).await.contains(&"while you were away".to_owned()));
+    assert!(bob
+        .texts(&group)
+        .await
+        .contains(&"while you were away".to_owned()));
     bob.conversation(&other).send_queued().await.unwrap();
     alice.sync().await.unwrap();
-    assert!(alice.texts(&other).await.contains(&"written offline".to_owned()));
+    assert!(alice
+        .texts(&other)
+        .await
+        .contains(&"written offline".to_owned()));
     assert!(queued > 0);
     carol.sync().await.unwrap();
     bob.send_recv(&carol, &group, "hello carol").await;

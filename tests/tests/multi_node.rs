@@ -110,7 +110,8 @@ async fn people_on_two_nodes_sharing_a_database_converse_and_a_stranger_key_is_r
         assert!(
             skipped
                 .iter()
-                .any(|s| s.code == "network.unknown_originator" && s.originator_id == rogue.node_id()),
+                .any(|s| s.code == "network.unknown_originator"
+                    && s.originator_id == rogue.node_id()),
             "{skipped:?}"
         );
     }

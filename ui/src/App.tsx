@@ -69,6 +69,7 @@ export function App({
     <Messenger
       info={info}
       onReady={ready}
+      walletConnectProjectId={walletConnectProjectId}
       onNetworkChanged={(network) => {
         setInfo({ ...info, network });
       }}

@@ -216,7 +216,12 @@ async fn a_tls_node_with_a_self_signed_certificate_works_with_its_ca_file_and_no
             let wallet = bob.1["wallet"].as_str().unwrap().to_owned();
             let dm = arx_with(&alice_dir, &with_ca, &["dm", &wallet], "");
             let conversation = dm.1["conversation"].as_str().unwrap().to_owned();
-            let sent = arx_with(&alice_dir, &with_ca, &["send", &conversation, "over TLS"], "");
+            let sent = arx_with(
+                &alice_dir,
+                &with_ca,
+                &["send", &conversation, "over TLS"],
+                "",
+            );
             let read = arx_with(&bob_dir, &with_ca, &["messages", &conversation], "");
             (refused, alice, bob, dm, sent, read)
         }
@@ -225,11 +230,22 @@ async fn a_tls_node_with_a_self_signed_certificate_works_with_its_ca_file_and_no
     .unwrap();
     let (refused, alice, bob, dm, sent, read) = results;
     assert!(!refused.0, "{}", refused.1);
-    assert_eq!(refused.1["error"]["code"], "network.unreachable", "{}", refused.1);
+    assert_eq!(
+        refused.1["error"]["code"], "network.unreachable",
+        "{}",
+        refused.1
+    );
     for (ok, value) in [&alice, &bob, &dm, &sent, &read] {
         assert!(ok, "{value}");
     }
-    assert!(read.1["messages"][0].as_str().unwrap().ends_with("over TLS"), "{}", read.1);
+    assert!(
+        read.1["messages"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("over TLS"),
+        "{}",
+        read.1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,7 +259,13 @@ async fn plaintext_to_another_computer_is_refused_unless_allowed() {
     .unwrap();
     assert!(!ok);
     assert_eq!(out["error"]["code"], "input.invalid", "{out}");
-    assert!(out["error"]["message"].as_str().unwrap().contains("https://"), "{out}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("https://"),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

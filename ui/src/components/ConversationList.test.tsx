@@ -43,7 +43,14 @@ function setup() {
   engine.addConversation(dm);
   engine.addConversation(old);
   engine.addConversation(group);
-  renderWithEngine(<Messenger info={engine.info} onNetworkChanged={() => undefined} />, engine);
+  renderWithEngine(
+    <Messenger
+      info={engine.info}
+      onNetworkChanged={() => undefined}
+      walletConnectProjectId={null}
+    />,
+    engine,
+  );
   return { engine, dm, group, old, now };
 }
 

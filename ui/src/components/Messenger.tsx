@@ -20,10 +20,17 @@ export interface MessengerProps {
   onNetworkChanged: (network: NetworkSetting) => void;
   /** Called once the conversation list first shows (or fails to load). */
   onReady?: () => void;
+  /** The WalletConnect (Reown) project id this build was made with, if any. */
+  walletConnectProjectId: string | null;
 }
 
 /** The signed-in app: conversation list, the open conversation, and the group info panel. */
-export function Messenger({ info, onNetworkChanged, onReady }: MessengerProps) {
+export function Messenger({
+  info,
+  onNetworkChanged,
+  onReady,
+  walletConnectProjectId,
+}: MessengerProps) {
   const engine = useEngine();
   const [conversations, dispatch] = useReducer(
     conversationsReducer,
@@ -251,6 +258,7 @@ export function Messenger({ info, onNetworkChanged, onReady }: MessengerProps) {
           info={info}
           onClose={() => setDialog(null)}
           onNetworkChanged={onNetworkChanged}
+          walletConnectProjectId={walletConnectProjectId}
         />
       ) : null}
     </div>

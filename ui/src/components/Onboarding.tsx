@@ -1,10 +1,11 @@
 import { type FormEvent, useRef, useState } from "react";
-import { type Account, EngineError, ErrorCode } from "../engine/api";
+import type { Account } from "../engine/api";
 import { useEngine } from "../engine/context";
 import { useEngineAction } from "../lib/useEngineAction";
 import { privateKeyProblem } from "../lib/validate";
+import { walletMessage } from "../lib/walletMessage";
 import type { WalletConnection } from "../wallet/appkit";
-import { signText, USER_REJECTED, WalletError } from "../wallet/eip1193";
+import { signText } from "../wallet/eip1193";
 import { FieldError } from "./FieldError";
 
 export interface OnboardingProps {
@@ -174,31 +175,6 @@ type WalletStep =
   | { step: "review"; address: string; requestId: string; text: string }
   | { step: "signing"; address: string; requestId: string; text: string }
   | { step: "failed"; message: string };
-
-function walletMessage(error: unknown): string {
-  if (error instanceof WalletError) {
-    switch (error.kind) {
-      case "rejected":
-        return error.providerCode === USER_REJECTED
-          ? "You declined in your wallet. Nothing was changed; you can try again."
-          : `${error.message} Nothing was changed; you can try again.`;
-      case "wrong_account":
-        return error.message;
-      case "malformed_signature":
-        return "The wallet returned an unusable signature. Try again, or try another wallet.";
-      case "provider_missing":
-      case "no_account":
-        return "The wallet did not share an account. Connect again and approve the connection.";
-      case "provider_error":
-        return `The wallet reported an error: ${error.message}`;
-    }
-  }
-  const engineError = EngineError.from(error);
-  if (engineError.code === ErrorCode.signatureMismatch) {
-    return "The signature does not match this wallet address. Make sure the wallet signs with the account shown, then try again.";
-  }
-  return engineError.message;
-}
 
 function ExternalWalletFlow({
   projectId,

@@ -1,19 +1,28 @@
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useRef, useState } from "react";
 import type { AppInfo, NetworkSetting } from "../engine/api";
 import { useEngine } from "../engine/context";
 import { useEngineAction } from "../lib/useEngineAction";
 import { nodeUrlProblem } from "../lib/validate";
 import { CopyButton } from "./CopyButton";
+import { DevicesSection } from "./DevicesSection";
 import { Dialog } from "./Dialog";
 import { FieldError } from "./FieldError";
+import { InlineConfirm } from "./InlineConfirm";
 
 export interface SettingsDialogProps {
   info: AppInfo;
   onClose: () => void;
   onNetworkChanged: (network: NetworkSetting) => void;
+  /** The WalletConnect (Reown) project id this build was made with, if any. */
+  walletConnectProjectId: string | null;
 }
 
-export function SettingsDialog({ info, onClose, onNetworkChanged }: SettingsDialogProps) {
+export function SettingsDialog({
+  info,
+  onClose,
+  onNetworkChanged,
+  walletConnectProjectId,
+}: SettingsDialogProps) {
   return (
     <Dialog title="Settings" onClose={onClose} className="settings">
       <div className="settings-body">
@@ -36,6 +45,9 @@ export function SettingsDialog({ info, onClose, onNetworkChanged }: SettingsDial
             </dl>
             {info.account.walletKind === "builtin" ? <KeyBackup /> : null}
           </section>
+        ) : null}
+        {info.account !== null ? (
+          <DevicesSection account={info.account} walletConnectProjectId={walletConnectProjectId} />
         ) : null}
         <NotificationsSection enabled={info.notifications} />
         <section className="settings-section" aria-labelledby="settings-about">
@@ -82,12 +94,34 @@ function NotificationsSection({ enabled }: { enabled: boolean }) {
   );
 }
 
-/** Shows the built-in wallet's key after a warning, so the person can keep a copy. */
+/** Shows the built-in wallet's key after a warning and a confirmation, so the person can keep a copy. */
 function KeyBackup() {
   const engine = useEngine();
+  const [confirming, setConfirming] = useState(false);
   const [key, setKey] = useState<string | null>(null);
-  const { problem, run } = useEngineAction();
-  const reveal = () => run(async () => setKey(await engine.exportBuiltinKey()));
+  const { busy, problem, run } = useEngineAction();
+  const showButton = useRef<HTMLButtonElement>(null);
+  const hideButton = useRef<HTMLButtonElement>(null);
+  // Focus follows what is shown: Hide once the key is there, "Show wallet key" once it is gone.
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (key !== null) {
+      hideButton.current?.focus();
+    } else if (refocus.current && !confirming) {
+      refocus.current = false;
+      showButton.current?.focus();
+    }
+  }, [key, confirming]);
+  const reveal = () =>
+    run(async () => {
+      setKey(await engine.exportBuiltinKey());
+      setConfirming(false);
+    });
+  const back = () => {
+    refocus.current = true;
+    setConfirming(false);
+    setKey(null);
+  };
   return (
     <div className="key-backup">
       <p className="field-hint">
@@ -95,9 +129,32 @@ function KeyBackup() {
         another computer. Anyone who has it can speak as you.
       </p>
       {key === null ? (
-        <button type="button" className="button" onClick={() => void reveal()}>
-          Show wallet key
-        </button>
+        <>
+          <button
+            ref={showButton}
+            type="button"
+            className="button"
+            aria-expanded={confirming}
+            onClick={() => setConfirming((was) => !was)}
+          >
+            Show wallet key
+          </button>
+          {confirming ? (
+            <InlineConfirm
+              tone="primary"
+              confirmLabel="Show the key"
+              busyLabel="Showing…"
+              busy={busy}
+              onConfirm={() => void reveal()}
+              onCancel={back}
+            >
+              <p>
+                Anyone who sees this key can read and send as you. Make sure no one else can see
+                your screen. Show it?
+              </p>
+            </InlineConfirm>
+          ) : null}
+        </>
       ) : (
         <dl className="facts">
           <div className="fact">
@@ -107,7 +164,7 @@ function KeyBackup() {
                 {key}
               </code>
               <CopyButton value={key} label="wallet key" />
-              <button type="button" className="link-button" onClick={() => setKey(null)}>
+              <button ref={hideButton} type="button" className="link-button" onClick={back}>
                 Hide
               </button>
             </dd>

@@ -167,7 +167,12 @@ describe("settings", () => {
     const setNetwork = vi.spyOn(engine, "setNetwork");
     const onNetworkChanged = vi.fn();
     renderWithEngine(
-      <SettingsDialog info={engine.info} onClose={vi.fn()} onNetworkChanged={onNetworkChanged} />,
+      <SettingsDialog
+        info={engine.info}
+        onClose={vi.fn()}
+        onNetworkChanged={onNetworkChanged}
+        walletConnectProjectId={null}
+      />,
       engine,
     );
     expect(screen.getByText(engine.info.account?.inboxId ?? "")).toBeInTheDocument();
@@ -191,7 +196,12 @@ describe("settings", () => {
     const engine = new FakeEngine();
     const setNotifications = vi.spyOn(engine, "setNotifications");
     renderWithEngine(
-      <SettingsDialog info={engine.info} onClose={vi.fn()} onNetworkChanged={vi.fn()} />,
+      <SettingsDialog
+        info={engine.info}
+        onClose={vi.fn()}
+        onNetworkChanged={vi.fn()}
+        walletConnectProjectId={null}
+      />,
       engine,
     );
     const toggle = screen.getByRole("checkbox", { name: /notify me of new messages/i });
@@ -208,11 +218,18 @@ describe("settings", () => {
   it("shows the built-in wallet key only when asked", async () => {
     const engine = new FakeEngine();
     renderWithEngine(
-      <SettingsDialog info={engine.info} onClose={vi.fn()} onNetworkChanged={vi.fn()} />,
+      <SettingsDialog
+        info={engine.info}
+        onClose={vi.fn()}
+        onNetworkChanged={vi.fn()}
+        walletConnectProjectId={null}
+      />,
       engine,
     );
     expect(screen.queryByTestId("wallet-key")).toBeNull();
     await userEvent.click(screen.getByRole("button", { name: "Show wallet key" }));
+    expect(screen.queryByTestId("wallet-key")).toBeNull();
+    await userEvent.click(screen.getByRole("button", { name: "Show the key" }));
     expect(await screen.findByTestId("wallet-key")).toHaveTextContent(`0x${"ab".repeat(32)}`);
     await userEvent.click(screen.getByRole("button", { name: "Hide" }));
     expect(screen.queryByTestId("wallet-key")).toBeNull();

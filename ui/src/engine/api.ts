@@ -19,12 +19,14 @@ export type {
   ConversationView,
   CreateGroupResult,
   DeliveryStatus,
+  DeviceView,
   EngineEvent,
   ExternalSigninRequest,
   MemberView,
   MessagePage,
   MessageView,
   NetworkSetting,
+  RevokeResult,
   Role,
   WalletKind,
 } from "./bindings";
@@ -36,12 +38,14 @@ import type {
   Code,
   ConversationView,
   CreateGroupResult,
+  DeviceView,
   EngineEvent,
   ExternalSigninRequest,
   MemberView,
   MessagePage,
   MessageView,
   NetworkSetting,
+  RevokeResult,
 } from "./bindings";
 
 export type EngineListener = (event: EngineEvent) => void;
@@ -80,6 +84,20 @@ export interface EngineApi {
   setNotifications(enabled: boolean): Promise<void>;
   /** The built-in wallet's private key (0x hex), for the person to back it up. */
   exportBuiltinKey(): Promise<string>;
+  /** The account's installations (devices), this one first. */
+  listDevices(): Promise<DeviceView[]>;
+  /**
+   * Revokes another installation of the account, signed with the built-in wallet: it is removed
+   * from every conversation. Only the recovery wallet may revoke, and never this installation.
+   */
+  revokeDevice(installationId: string): Promise<RevokeResult>;
+  /**
+   * Starts revoking an installation when the account's wallet is external: the wallet must sign
+   * `textToSign` exactly (as in the external sign-in), then `completeExternalRevoke` finishes.
+   */
+  beginExternalRevoke(installationId: string): Promise<ExternalSigninRequest>;
+  /** The engine verifies the wallet's signature before publishing the revocation. */
+  completeExternalRevoke(requestId: string, signatureHex: string): Promise<RevokeResult>;
   /** Opens an http(s) or mailto link in the system's browser or mail app. */
   openLink(url: string): Promise<void>;
   /** The first interactive screen is showing (logged with the start-up time). */

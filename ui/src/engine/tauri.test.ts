@@ -30,12 +30,20 @@ describe("Tauri engine adapter", () => {
     await engine.completeExternalSignin("r1", "0xsig");
     await engine.setNetwork({ kind: "remote", url: "https://n.example" });
     await engine.importBuiltinKey("ab");
+    await engine.listDevices();
+    await engine.revokeDevice("i1");
+    await engine.beginExternalRevoke("i2");
+    await engine.completeExternalRevoke("r2", "0xsig2");
     expect(invoke.mock.calls).toEqual([
       ["list_messages", { conversationId: "c1", beforeId: null, limit: 50 }],
       ["send_text", { conversationId: "c1", text: "hi", markdown: true }],
       ["complete_external_signin", { requestId: "r1", signatureHex: "0xsig" }],
       ["set_network", { network: { kind: "remote", url: "https://n.example" } }],
       ["import_builtin_key", { privateKeyHex: "ab" }],
+      ["list_devices", {}],
+      ["revoke_device", { installationId: "i1" }],
+      ["begin_external_revoke", { installationId: "i2" }],
+      ["complete_external_revoke", { requestId: "r2", signatureHex: "0xsig2" }],
     ]);
   });
 

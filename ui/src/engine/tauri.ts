@@ -60,6 +60,11 @@ export function createTauriEngine(): EngineApi {
     setNetwork: (network) => call("set_network", { network }),
     setNotifications: (enabled) => call("set_notifications", { enabled }),
     exportBuiltinKey: () => call("export_builtin_key", {}),
+    listDevices: () => call("list_devices", {}),
+    revokeDevice: (installationId) => call("revoke_device", { installationId }),
+    beginExternalRevoke: (installationId) => call("begin_external_revoke", { installationId }),
+    completeExternalRevoke: (requestId, signatureHex) =>
+      call("complete_external_revoke", { requestId, signatureHex }),
     openLink: (url) => call("open_link", { url }),
     uiReady: () => call("ui_ready", {}),
     subscribe(listener) {

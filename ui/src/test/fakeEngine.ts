@@ -9,6 +9,7 @@ import {
   type AppInfo,
   type ConversationView,
   type CreateGroupResult,
+  type DeviceView,
   type EngineApi,
   EngineError,
   type EngineEvent,
@@ -18,6 +19,7 @@ import {
   type MessagePage,
   type MessageView,
   type NetworkSetting,
+  type RevokeResult,
 } from "../engine/api";
 
 export const ME: Account = {
@@ -26,6 +28,13 @@ export const ME: Account = {
   installationId: "b".repeat(64),
   walletKind: "builtin",
 };
+
+/** The account's other installation in the fake engine. */
+export const OTHER_DEVICE = "e".repeat(64);
+
+function deviceLabel(installationId: string): string {
+  return `${installationId.slice(0, 8)}…${installationId.slice(-4)}`;
+}
 
 let sequence = 0;
 
@@ -76,6 +85,15 @@ export class FakeEngine implements EngineApi {
   conversations = new Map<string, ConversationView>();
   messages = new Map<string, MessageView[]>();
   members = new Map<string, MemberView[]>();
+  /** The account's installations, this one first. */
+  devices: DeviceView[] = [
+    { installationId: ME.installationId, label: deviceLabel(ME.installationId), thisDevice: true },
+    { installationId: OTHER_DEVICE, label: deviceLabel(OTHER_DEVICE), thisDevice: false },
+  ];
+  /** How many conversations a revocation leaves for their next change (`RevokeResult.pending`). */
+  revokePending = 0;
+  /** External revocations begun and not yet completed: request id → installation id. */
+  private revokeRequests = new Map<string, string>();
   /** Codes that the next call of a method fails with. */
   failures = new Map<keyof EngineApi, EngineError>();
   private listeners = new Set<EngineListener>();
@@ -230,6 +248,51 @@ export class FakeEngine implements EngineApi {
   async exportBuiltinKey(): Promise<string> {
     this.fail("exportBuiltinKey");
     return `0x${"ab".repeat(32)}`;
+  }
+  async listDevices(): Promise<DeviceView[]> {
+    this.fail("listDevices");
+    return [...this.devices];
+  }
+  async revokeDevice(installationId: string): Promise<RevokeResult> {
+    this.fail("revokeDevice");
+    return this.revoke(this.requireRevocable(installationId));
+  }
+  async beginExternalRevoke(installationId: string): Promise<ExternalSigninRequest> {
+    this.fail("beginExternalRevoke");
+    this.requireRevocable(installationId);
+    const requestId = `revoke-${this.revokeRequests.size + 1}`;
+    this.revokeRequests.set(requestId, installationId);
+    return {
+      requestId,
+      textToSign: `ARX identity update\n\nRevoke installation: ${installationId}`,
+    };
+  }
+  async completeExternalRevoke(requestId: string, _signatureHex: string): Promise<RevokeResult> {
+    this.fail("completeExternalRevoke");
+    const installationId = this.revokeRequests.get(requestId);
+    if (installationId === undefined) {
+      throw new EngineError("input.invalid", `no revocation request ${requestId}`);
+    }
+    this.revokeRequests.delete(requestId);
+    return this.revoke(this.requireRevocable(installationId));
+  }
+  private requireRevocable(installationId: string): DeviceView {
+    const device = this.devices.find((d) => d.installationId === installationId);
+    if (device === undefined) {
+      throw new EngineError("input.invalid", `no installation ${installationId} on this account`);
+    }
+    if (device.thisDevice) {
+      throw new EngineError("input.invalid", "This installation cannot revoke itself.");
+    }
+    return device;
+  }
+  private revoke(device: DeviceView): RevokeResult {
+    this.devices = this.devices.filter((d) => d !== device);
+    return {
+      installationId: device.installationId,
+      removedFrom: this.conversations.size,
+      pending: this.revokePending,
+    };
   }
   /** Links the UI asked to open, in order. */
   readonly openedLinks: string[] = [];

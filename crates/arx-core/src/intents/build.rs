@@ -221,7 +221,7 @@ pub(crate) fn installations_data(keys: &[InstallationKey]) -> Vec<u8> {
 }
 
 fn data_installations(data: &[u8]) -> Result<Vec<InstallationKey>, CoreError> {
-    if data.len() % 32 != 0 {
+    if !data.len().is_multiple_of(32) {
         return Err(CoreError::corrupt("intents.data", hex::encode(data)));
     }
     data.chunks(32)
