@@ -123,7 +123,14 @@ impl IdentityLogs {
         let Ok(updates) = self.prefix(inbox, point, None) else {
             return false;
         };
-        if !ever_associated(&updates, key) {
+        // Only a revocation takes an installation away: without one in the log (the usual
+        // case, checked without any signature work) the sender is not revoked.
+        let revokes = updates.iter().any(|u| {
+            u.actions
+                .iter()
+                .any(|a| matches!(a, Action::RevokeAssociation { .. }))
+        });
+        if !revokes || !ever_associated(&updates, key) {
             return false;
         }
         match AssociationState::fold(&updates, &NoChainVerifier).await {

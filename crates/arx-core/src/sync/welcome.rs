@@ -171,9 +171,17 @@ impl Client {
             })
             .collect::<Result<Vec<_>, CoreError>>()?;
         // A group may still hold a revoked installation until its next commit removes it:
-        // joining it anyway is what lets that commit come.
-        self.check_leaves_at(&leaves, &Point::of(env), read_at, true)
+        // joining it anyway is what lets that commit come. The member who sent this welcome
+        // (its committer) must be associated, though.
+        let sender = staged.welcome_sender().map_err(mls_op)?;
+        let sender = (
+            credential_inbox(sender.credential())?,
+            InstallationKey::from_slice(sender.signature_key().as_slice())?,
+        );
+        let point = Point::of(env);
+        self.check_leaves_at(&[sender], &point, read_at, false)
             .await?;
+        self.check_leaves_at(&leaves, &point, read_at, true).await?;
         let me = self.inbox().await?;
         let mut inboxes: Vec<InboxId> = leaves.iter().map(|(i, _)| *i).collect();
         inboxes.sort();
