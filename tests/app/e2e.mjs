@@ -65,6 +65,16 @@ async function until(what, check, timeoutMs = 30_000) {
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
 }
 
+/** Whether a process of the app binary is still running. */
+async function appRunning() {
+  try {
+    await run("pgrep", ["-f", appBin]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function main() {
   let display = process.env.DISPLAY;
   if (!display) {
@@ -206,6 +216,9 @@ async function main() {
     // normal close, which would save it too).
     await new Promise((r) => setTimeout(r, 1500));
     await browser.deleteSession();
+    // The app holds its profile's lock until its process has exited (closing the engine and
+    // saving the window takes a moment, longer on a loaded machine): start the next one after.
+    await until("the first app process to exit", async () => !(await appRunning()), 60_000);
     browser = await session();
     await until("two conversations after restart", async () => {
       const items = await browser.$$('[data-testid="conversation-item"]');
