@@ -63,11 +63,13 @@ async fn a_half_open_connection_holds_no_local_write_and_skips_nothing() {
     let alice = tcm.alice().await;
     let carol = tcm.carol().await;
     let options = TransportOptions {
+        // Short, so the test is quick, but with seconds of room for the local writes below
+        // on a loaded machine.
         timeouts: Some(Timeouts {
-            connect: Duration::from_secs(2),
-            call: Duration::from_secs(4),
-            keepalive_interval: Duration::from_secs(1),
-            keepalive_timeout: Duration::from_secs(1),
+            connect: Duration::from_secs(3),
+            call: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(3),
+            keepalive_timeout: Duration::from_secs(3),
         }),
         ..TransportOptions::default()
     };
