@@ -550,3 +550,38 @@ impl arx_core::Transport for FlakyIdentity {
         self.inner.subscribe(topics).await
     }
 }
+
+/// Opens the DM of `client` with `peer`, waiting out `dm.converging` (a loaded machine can take
+/// a while to deliver the other side's welcome).
+pub async fn open_dm(client: &arx_core::Client, peer: &InboxId) -> Vec<u8> {
+    for _ in 0..100 {
+        match client.dm(peer).await {
+            Err(err)
+                if err.code() == arx_core::ErrorCode::Core(arx_core::CoreCode::DmConverging) =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other.unwrap(),
+        }
+    }
+    client.dm(peer).await.unwrap()
+}
+
+impl Person {
+    /// A commit of `group` on its current epoch (a self-update) that is never merged: to the
+    /// group's real members it is a commit they cannot open.
+    pub fn unmerged_commit(&self, group: &mut MlsGroup) -> Vec<u8> {
+        let bundle = group
+            .self_update(
+                &self.provider,
+                &self.mls_signer,
+                openmls::prelude::LeafNodeParameters::default(),
+            )
+            .unwrap();
+        let commit = bundle.commit().tls_serialize_detached().unwrap();
+        group
+            .clear_pending_commit(openmls_traits::OpenMlsProvider::storage(&self.provider))
+            .unwrap();
+        commit
+    }
+}

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use arx_core::{dm::dm_group_id, testing::TestClient, ConversationKind, CoreCode, ErrorCode};
+use arx_core::{dm::dm_group_id, testing::TestClient, ConversationKind};
 use arx_e2e::{code_of, group_envelope, publish, Person, TestNode};
 use arx_identity::Topic;
 use arx_proto::{client_envelope::Payload, FetchKeyPackagesRequest, Welcome as WelcomeMessage};
@@ -19,18 +19,9 @@ use openmls_traits::OpenMlsProvider as _;
 /// Just under the node's 1 MiB envelope limit, once framed.
 const JUNK_BYTES: usize = 1024 * 1024 - 4 * 1024;
 
-/// Opens the DM, retrying past `dm.converging` (a loaded machine can take a while to deliver the
-/// other side's welcome).
+/// Opens the DM, waiting out `dm.converging`.
 async fn dm(client: &TestClient, peer: &TestClient) -> Vec<u8> {
-    for _ in 0..100 {
-        match client.dm(&peer.inbox).await {
-            Err(err) if err.code() == ErrorCode::Core(CoreCode::DmConverging) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            other => return other.unwrap(),
-        }
-    }
-    client.dm(&peer.inbox).await.unwrap()
+    arx_e2e::open_dm(client, &peer.inbox).await
 }
 
 /// An MLS Welcome that decodes but holds nothing anyone can open: no group secrets and
@@ -105,17 +96,7 @@ async fn junk_at_max_size_on_a_dm_topic_and_a_welcome_topic_stops_no_one() {
         if let Some(claim) = claim {
             group.set_aad(claim);
         }
-        let bundle = group
-            .self_update(
-                &attacker.provider,
-                &attacker.mls_signer,
-                LeafNodeParameters::default(),
-            )
-            .unwrap();
-        let commit = bundle.commit().tls_serialize_detached().unwrap();
-        group
-            .clear_pending_commit(attacker.provider.storage())
-            .unwrap();
+        let commit = attacker.unmerged_commit(&mut group);
         publish(&mut raw, vec![group_envelope(&dm_id, commit)])
             .await
             .unwrap();
@@ -166,16 +147,7 @@ async fn junk_commits_streamed_during_an_add_split_no_group() {
     fake.merge_pending_commit(&attacker.provider).unwrap();
     let mut commits = Vec::new();
     for _ in 0..40 {
-        let bundle = fake
-            .self_update(
-                &attacker.provider,
-                &attacker.mls_signer,
-                LeafNodeParameters::default(),
-            )
-            .unwrap();
-        commits.push(bundle.commit().tls_serialize_detached().unwrap());
-        fake.clear_pending_commit(attacker.provider.storage())
-            .unwrap();
+        commits.push(attacker.unmerged_commit(&mut fake));
     }
     let url = node.node.url();
     let flood = tokio::spawn({

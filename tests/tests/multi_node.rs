@@ -4,9 +4,9 @@
 //! refused. Runs when `ARX_TEST_POSTGRES_URL` is set (each run in its own schema).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{net::SocketAddr, str::FromStr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, str::FromStr, sync::Arc};
 
-use arx_core::{dm::dm_group_id, CoreCode, ErrorCode};
+use arx_core::dm::dm_group_id;
 use arx_e2e::{group_envelope, Person};
 use arx_identity::{NodeKey, Topic};
 use arx_node::{
@@ -68,14 +68,7 @@ async fn people_on_two_nodes_sharing_a_database_converse_and_a_stranger_key_is_r
         .await;
 
     // A DM across the two nodes, both ways.
-    let dm = loop {
-        match alice.dm(&bob.inbox).await {
-            Err(e) if e.code() == ErrorCode::Core(CoreCode::DmConverging) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            other => break other.unwrap(),
-        }
-    };
+    let dm = arx_e2e::open_dm(&alice, &bob.inbox).await;
     bob.sync().await.unwrap();
     alice.send_recv(&bob, &dm, "from node one").await;
     bob.send_recv(&alice, &dm, "from node two").await;

@@ -2,8 +2,6 @@
 //! it was in, cannot read what is sent after, and newcomers can still join those groups.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
 use arx_core::{ConversationState, CoreCode, ErrorCode, LocalWalletSigner};
 use arx_e2e::TestNode;
 use arx_identity::LocalWallet;
@@ -20,14 +18,7 @@ async fn a_revoked_device_leaves_every_group_reads_nothing_new_and_joins_still_w
     // A group and a DM, both with alice's two devices in them.
     let group = alice.group_with(&[&bob]).await;
     lost.sync().await.unwrap();
-    let dm = loop {
-        match alice.dm(&bob.inbox).await {
-            Err(e) if e.code() == ErrorCode::Core(CoreCode::DmConverging) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            other => break other.unwrap(),
-        }
-    };
+    let dm = arx_e2e::open_dm(&alice, &bob.inbox).await;
     bob.sync().await.unwrap();
     lost.sync().await.unwrap();
     for id in [&group, &dm] {

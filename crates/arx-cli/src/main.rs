@@ -1,10 +1,11 @@
 //! `arx`: the headless ARX client.
 
 mod demo;
+mod options;
 
 use std::{path::PathBuf, process::ExitCode, str::FromStr, sync::Arc};
 
-use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner, TransportOptions};
+use arx_core::{Client, CoreError, GrpcTransport, LocalWalletSigner};
 use arx_identity::{secret_file, LocalWallet};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -15,7 +16,7 @@ use serde_json::json;
 /// one JSON line, and errors as {"error": {"code", "message", "retryable"}} with a non-zero exit.
 #[derive(Debug, Parser)]
 #[command(name = "arx", version)]
-struct Args {
+pub(crate) struct Args {
     /// Directory with this installation's keys and database (created on first use).
     #[arg(long, env = "ARX_DATA_DIR", default_value = "./arx-data")]
     data_dir: PathBuf,
@@ -27,7 +28,7 @@ struct Args {
     /// PEM file of the certificate authority (or the self-signed certificate) of an https://
     /// node, trusted in addition to the public web roots.
     #[arg(long, env = "ARX_NODE_CA_FILE", value_name = "PEM")]
-    node_ca_file: Option<PathBuf>,
+    pub(crate) node_ca_file: Option<PathBuf>,
 
     /// Also accept envelopes signed by this node (its public key, 64 hex characters); repeat
     /// for several. The node's own key and the nodes it vouches for are always accepted.
@@ -37,12 +38,12 @@ struct Args {
         value_delimiter = ',',
         value_name = "KEY"
     )]
-    trust_nodes: Vec<String>,
+    pub(crate) trust_nodes: Vec<String>,
 
     /// Allow http:// (no TLS) to a node on another computer: anyone on the path can read and
     /// change what goes over it (not the messages, which are end-to-end encrypted).
     #[arg(long, env = "ARX_ALLOW_PLAINTEXT")]
-    allow_plaintext: bool,
+    pub(crate) allow_plaintext: bool,
 
     /// Print JSON lines instead of text.
     #[arg(long, global = true)]
@@ -206,62 +207,6 @@ fn load_wallet(args: &Args) -> Result<Option<LocalWallet>, CoreError> {
         .transpose()
 }
 
-/// The key text to import: the flag's value, standard input for `-`, or the file's content.
-fn imported_key(
-    flag: Option<&str>,
-    file: Option<&std::path::Path>,
-) -> Result<Option<String>, CoreError> {
-    match (flag, file) {
-        (Some("-"), _) => {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-                .map_err(|e| CoreError::InvalidInput(format!("standard input: {e}")))?;
-            Ok(Some(text))
-        }
-        (Some(text), _) => Ok(Some(text.to_owned())),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map(Some)
-            .map_err(|e| CoreError::InvalidInput(format!("cannot read {}: {e}", path.display()))),
-        (None, None) => Ok(None),
-    }
-}
-
-/// How to reach the node, from the flags.
-fn transport_options(args: &Args) -> Result<TransportOptions, CoreError> {
-    let ca_pem = args
-        .node_ca_file
-        .as_ref()
-        .map(|path| {
-            std::fs::read(path).map_err(|e| {
-                CoreError::InvalidInput(format!(
-                    "cannot read --node-ca-file {}: {e}",
-                    path.display()
-                ))
-            })
-        })
-        .transpose()?;
-    let trusted_nodes = args
-        .trust_nodes
-        .iter()
-        .map(|key| {
-            hex::decode(key.trim())
-                .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .ok_or_else(|| {
-                    CoreError::InvalidInput(format!(
-                        "--trust-node {key:?} is not a node public key (64 hex characters)"
-                    ))
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(TransportOptions {
-        ca_pem,
-        allow_plaintext: args.allow_plaintext,
-        trusted_nodes,
-        ..TransportOptions::default()
-    })
-}
-
 async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
     if let Command::VerifySignature {
         address,
@@ -279,7 +224,7 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
     }
     let transport = Arc::new(GrpcTransport::with_options(
         &args.node,
-        &transport_options(args)?,
+        &options::transport_options(args)?,
     )?);
     let client = Client::open(&args.data_dir, transport).await?;
     match &args.command {
@@ -287,7 +232,8 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
             import_key,
             import_key_file,
         } => {
-            let import_key = imported_key(import_key.as_deref(), import_key_file.as_deref())?;
+            let import_key =
+                options::imported_key(import_key.as_deref(), import_key_file.as_deref())?;
             let wallet = match (load_wallet(args)?, import_key) {
                 (Some(_), Some(_)) => {
                     return Err(CoreError::DataDir {

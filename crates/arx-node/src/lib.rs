@@ -7,6 +7,7 @@ pub mod publisher;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod subscription;
 pub mod validate;
 
 pub use error::{error_detail, NodeError};

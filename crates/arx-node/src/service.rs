@@ -6,31 +6,29 @@ use std::{
     net::IpAddr,
     num::NonZeroU32,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use arx_identity::{AssociationState, InboxId, InstallationKey, Topic};
 use arx_proto::{
     fetch_key_packages_response, get_identity_updates_response, get_inbox_ids_response,
-    node_server::Node, subscribe_response, Cursor, FetchKeyPackagesRequest,
-    FetchKeyPackagesResponse, GetIdentityUpdatesRequest, GetIdentityUpdatesResponse,
-    GetInboxIdsRequest, GetInboxIdsResponse, NodeInfoRequest, NodeInfoResponse, NodePeer,
-    OriginatorEnvelope, PublishRequest, PublishResponse, QueryRequest, QueryResponse,
-    SubscribeRequest, SubscribeResponse, TopicCursor,
+    node_server::Node, Cursor, FetchKeyPackagesRequest, FetchKeyPackagesResponse,
+    GetIdentityUpdatesRequest, GetIdentityUpdatesResponse, GetInboxIdsRequest, GetInboxIdsResponse,
+    NodeInfoRequest, NodeInfoResponse, NodePeer, OriginatorEnvelope, PublishRequest,
+    PublishResponse, QueryRequest, QueryResponse, SubscribeRequest, SubscribeResponse, TopicCursor,
 };
-use futures::{Stream, StreamExt as _};
+use futures::Stream;
 use openmls_rust_crypto::RustCrypto;
 use prost::Message;
-use tokio::sync::{broadcast, mpsc, watch, OwnedSemaphorePermit, Semaphore};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::{broadcast, watch};
 use tonic::{Request, Response, Status};
 
 use crate::{
-    admission::CallerKey,
     error::NodeError,
     publisher::{Delivered, Publisher},
     store::{Store, StoreError, StoredEnvelope},
+    subscription::{Subscription, Subscriptions},
     validate::{validate_envelope, Limits},
 };
 
@@ -44,24 +42,11 @@ pub const MAX_SUBSCRIBE_TOPICS: usize = 1_000;
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Most encoded bytes of identity logs in one GetIdentityUpdates answer.
 pub const MAX_IDENTITY_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
-/// Messages waiting for one subscriber before it must read.
-const SUBSCRIBER_BUFFER: usize = 2;
-/// Most encoded envelope bytes in one Subscribe message.
-const SUBSCRIBE_PAGE_BYTES: usize = 1024 * 1024;
-/// Bytes of messages waiting for subscribers, on the whole node: a message takes its share
-/// before it is queued and gives it back when the connection takes it, so subscribers that
-/// stop reading hold at most this much between them (and are ended after [`SLOW_READER`]).
-const SUBSCRIBERS_MEMORY: usize = 128 * 1024 * 1024;
-/// How long a subscriber may leave a message unread before it is ended with
-/// `subscribe.lagged`.
-const SLOW_READER: Duration = Duration::from_secs(15);
 /// Most envelopes in one Query page, and the default.
 pub const MAX_QUERY_LIMIT: u32 = 1_000;
 pub const DEFAULT_QUERY_LIMIT: u32 = 500;
 /// Most addresses, inboxes or installations in one lookup.
 pub const MAX_LOOKUPS: usize = 1_000;
-/// Envelopes per catch-up page and per Subscribe message.
-const CATCH_UP_PAGE: u32 = 500;
 
 /// Per-client request rate limit.
 #[derive(Clone, Copy, Debug)]
@@ -95,37 +80,6 @@ impl ServiceConfig {
     }
 }
 
-/// Open subscriptions, per caller and in all.
-#[derive(Debug, Default)]
-struct SubscriptionCounts {
-    per_caller: HashMap<CallerKey, usize>,
-    total: usize,
-}
-
-/// One open subscription, counted until dropped.
-struct SubscriptionSlot {
-    counts: Arc<Mutex<SubscriptionCounts>>,
-    caller: Option<CallerKey>,
-}
-
-impl Drop for SubscriptionSlot {
-    fn drop(&mut self) {
-        let mut counts = self
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        counts.total = counts.total.saturating_sub(1);
-        if let Some(caller) = self.caller {
-            if let Some(n) = counts.per_caller.get_mut(&caller) {
-                *n -= 1;
-                if *n == 0 {
-                    counts.per_caller.remove(&caller);
-                }
-            }
-        }
-    }
-}
-
 /// The `Node` gRPC service.
 pub struct NodeService {
     store: Arc<dyn Store>,
@@ -135,9 +89,7 @@ pub struct NodeService {
     public_key: [u8; 32],
     config: ServiceConfig,
     crypto: RustCrypto,
-    subscriptions: Arc<Mutex<SubscriptionCounts>>,
-    /// Bytes of queued Subscribe messages (see [`SUBSCRIBERS_MEMORY`]).
-    queued: Arc<Semaphore>,
+    subscriptions: Subscriptions,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -159,40 +111,9 @@ impl NodeService {
             public_key,
             config,
             crypto: RustCrypto::default(),
-            subscriptions: Arc::default(),
-            queued: Arc::new(Semaphore::new(SUBSCRIBERS_MEMORY)),
+            subscriptions: Subscriptions::default(),
             shutdown,
         }
-    }
-
-    /// Counts a new subscription of `caller`; refused beyond the per-caller or total limit.
-    fn open_subscription(&self, caller: Option<IpAddr>) -> Result<SubscriptionSlot, NodeError> {
-        let caller = caller.map(CallerKey::of);
-        let mut counts = self
-            .subscriptions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if counts.total >= self.config.max_subscriptions {
-            return Err(NodeError::TooManySubscriptions {
-                max: self.config.max_subscriptions,
-                scope: "on this node",
-            });
-        }
-        if let Some(caller) = caller {
-            let open = counts.per_caller.entry(caller).or_insert(0);
-            if *open >= self.config.max_subscriptions_per_caller {
-                return Err(NodeError::TooManySubscriptions {
-                    max: self.config.max_subscriptions_per_caller,
-                    scope: "from one address",
-                });
-            }
-            *open += 1;
-        }
-        counts.total += 1;
-        Ok(SubscriptionSlot {
-            counts: self.subscriptions.clone(),
-            caller,
-        })
     }
 }
 
@@ -213,9 +134,9 @@ fn decode_stored(stored: &StoredEnvelope) -> Result<OriginatorEnvelope, NodeErro
 }
 
 /// A requested topic with the cursor it is read from, per originator.
-struct TopicRead {
-    topic: Vec<u8>,
-    cursor: BTreeMap<u32, u64>,
+pub(crate) struct TopicRead {
+    pub(crate) topic: Vec<u8>,
+    pub(crate) cursor: BTreeMap<u32, u64>,
 }
 
 fn parse_topics(topics: Vec<TopicCursor>, max: usize) -> Result<Vec<TopicRead>, NodeError> {
@@ -257,7 +178,7 @@ fn parse_topics(topics: Vec<TopicCursor>, max: usize) -> Result<Vec<TopicRead>, 
 /// Reads up to `limit` envelopes (and about `max_bytes`) of `reads` after their cursors;
 /// returns them and whether more are waiting. Advances the cursors in `reads` past what it
 /// returns. A fixed number of statements per originator, whatever the number of topics.
-async fn read_page(
+pub(crate) async fn read_page(
     store: &dyn Store,
     reads: &mut [TopicRead],
     limit: u32,
@@ -298,7 +219,8 @@ async fn read_page(
     Ok((out, false))
 }
 
-type SubscribeStream = Pin<Box<dyn Stream<Item = Result<SubscribeResponse, Status>> + Send>>;
+pub(crate) type SubscribeStream =
+    Pin<Box<dyn Stream<Item = Result<SubscribeResponse, Status>> + Send>>;
 
 /// The `Node` service: every unary RPC answers with the method named beside it, a refusal
 /// becoming the gRPC status its code maps to (a macro so the trait's methods, all of this one
@@ -387,21 +309,19 @@ impl NodeService {
         request: SubscribeRequest,
     ) -> Result<SubscribeStream, NodeError> {
         let reads = parse_topics(request.topics, MAX_SUBSCRIBE_TOPICS)?;
-        let slot = self.open_subscription(caller)?;
-        let (tx, rx) = mpsc::channel::<Queued>(SUBSCRIBER_BUFFER);
-        let subscription = Subscription {
-            _slot: slot,
-            queued: self.queued.clone(),
-            store: self.store.clone(),
-            live: self.live.clone(),
-            keepalive: self.config.keepalive,
-            shutdown: self.shutdown.clone(),
-            tx,
-        };
-        tokio::spawn(subscription.run(reads));
-        // The share of the node's subscriber memory is given back as the connection takes the
-        // message.
-        Ok(Box::pin(ReceiverStream::new(rx).map(|(item, _share)| item)))
+        let slot = self.subscriptions.open(
+            caller,
+            self.config.max_subscriptions_per_caller,
+            self.config.max_subscriptions,
+        )?;
+        Ok(Subscription::spawn(
+            reads,
+            slot,
+            self.store.clone(),
+            self.live.clone(),
+            self.config.keepalive,
+            self.shutdown.clone(),
+        ))
     }
 
     /// The inbox of each wallet address.
@@ -578,148 +498,6 @@ fn lookup_keys<T, K>(
             parse(key).map_err(|e| NodeError::InvalidRequest(format!("{singular} {i}: {e}")))
         })
         .collect()
-}
-
-/// One Subscribe stream: catch-up from the store, a caught-up marker, then live envelopes from
-/// memory, deduplicated against what catch-up already sent.
-struct Subscription {
-    /// Counted as open until the subscription ends.
-    _slot: SubscriptionSlot,
-    store: Arc<dyn Store>,
-    live: broadcast::Sender<Arc<Delivered>>,
-    keepalive: Duration,
-    shutdown: watch::Receiver<bool>,
-    tx: mpsc::Sender<Queued>,
-    queued: Arc<Semaphore>,
-}
-
-/// A Subscribe message waiting for its subscriber, with its share of the subscriber memory.
-type Queued = (
-    Result<SubscribeResponse, Status>,
-    Option<OwnedSemaphorePermit>,
-);
-
-enum End {
-    /// The client went away.
-    Closed,
-    /// Tell the client why, then end.
-    Error(NodeError),
-}
-
-impl Subscription {
-    async fn run(mut self, mut reads: Vec<TopicRead>) {
-        let ended = self.stream(&mut reads).await;
-        if let End::Error(err) = ended {
-            tracing::debug!(code = %err.code(), "subscription ended");
-            // Told only if there is room: a subscriber that stopped reading is not waited for.
-            let _ = self.tx.try_send((Err(err.into()), None));
-        }
-    }
-
-    /// Sends one message, waiting at most [`SLOW_READER`] for the subscriber to make room,
-    /// and not at all once the node is stopping.
-    async fn send(&self, event: subscribe_response::Event) -> Result<(), End> {
-        let message = SubscribeResponse { event: Some(event) };
-        let size = u32::try_from(message.encoded_len().min(SUBSCRIBERS_MEMORY)).unwrap_or(u32::MAX);
-        let mut stopping = self.shutdown.clone();
-        let queue = async {
-            let share = self
-                .queued
-                .clone()
-                .acquire_many_owned(size)
-                .await
-                .map_err(|_| End::Error(NodeError::ShuttingDown))?;
-            self.tx
-                .send((Ok(message), Some(share)))
-                .await
-                .map_err(|_| End::Closed)
-        };
-        tokio::select! {
-            sent = queue => sent,
-            _ = tokio::time::sleep(SLOW_READER) => Err(End::Error(NodeError::SubscriptionLagged)),
-            _ = stopping.wait_for(|stop| *stop) => Err(End::Error(NodeError::ShuttingDown)),
-        }
-    }
-
-    async fn catch_up(&self, reads: &mut [TopicRead]) -> Result<(), End> {
-        loop {
-            let (envelopes, more) = read_page(
-                self.store.as_ref(),
-                reads,
-                CATCH_UP_PAGE,
-                SUBSCRIBE_PAGE_BYTES,
-            )
-            .await
-            .map_err(End::Error)?;
-            if !envelopes.is_empty() {
-                self.send(subscribe_response::Event::Envelopes(
-                    subscribe_response::Envelopes { envelopes },
-                ))
-                .await?;
-            }
-            if !more {
-                return Ok(());
-            }
-        }
-    }
-
-    async fn stream(&mut self, reads: &mut [TopicRead]) -> End {
-        // Catch up first, then subscribe to live delivery and catch up again to close the gap
-        // between the two; the live loop skips what catch-up already sent.
-        if let Err(end) = self.catch_up(reads).await {
-            return end;
-        }
-        let mut live = self.live.subscribe();
-        if let Err(end) = self.catch_up(reads).await {
-            return end;
-        }
-        if let Err(end) = self
-            .send(subscribe_response::Event::CaughtUp(Default::default()))
-            .await
-        {
-            return end;
-        }
-        let index: HashMap<Vec<u8>, usize> = reads
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.topic.clone(), i))
-            .collect();
-        let mut keepalive = tokio::time::interval(self.keepalive);
-        keepalive.reset();
-        loop {
-            tokio::select! {
-                received = live.recv() => match received {
-                    Ok(delivered) => {
-                        let Some(&i) = index.get(&delivered.topic) else { continue };
-                        let env = &delivered.envelope;
-                        let seen = reads[i].cursor.get(&env.originator_id).copied().unwrap_or(0);
-                        if env.sequence_id <= seen {
-                            continue;
-                        }
-                        reads[i].cursor.insert(env.originator_id, env.sequence_id);
-                        let batch = subscribe_response::Envelopes { envelopes: vec![env.clone()] };
-                        if let Err(end) = self.send(subscribe_response::Event::Envelopes(batch)).await {
-                            return end;
-                        }
-                        keepalive.reset();
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        return End::Error(NodeError::SubscriptionLagged);
-                    }
-                    Err(broadcast::error::RecvError::Closed) => {
-                        return End::Error(NodeError::ShuttingDown);
-                    }
-                },
-                _ = keepalive.tick() => {
-                    if let Err(end) = self.send(subscribe_response::Event::Keepalive(Default::default())).await {
-                        return end;
-                    }
-                }
-                _ = self.shutdown.changed() => return End::Error(NodeError::ShuttingDown),
-                _ = self.tx.closed() => return End::Closed,
-            }
-        }
-    }
 }
 
 /// The cursor a client holds after reading `envelopes` (helper for clients and tests).
