@@ -176,10 +176,11 @@ impl Client {
         node: &NodeIdentity,
         inbox: &InboxId,
     ) -> Result<Vec<LogEntry>, CoreError> {
-        let envelopes = self
-            .transport
-            .identity_updates(inbox.as_bytes().to_vec(), 0)
-            .await?;
+        let envelopes = crate::client::waiting_out_rate_limit(|| {
+            self.transport
+                .identity_updates(inbox.as_bytes().to_vec(), 0)
+        })
+        .await?;
         let mut entries = Vec::with_capacity(envelopes.len());
         for env in &envelopes {
             node.verify(env)?;

@@ -128,16 +128,15 @@ impl Client {
         topic: &Topic,
     ) -> Result<(Vec<OriginatorEnvelope>, bool), CoreError> {
         let cursor = db::cursors::get(&self.db, topic).await?;
-        let page = self
-            .transport
-            .query(QueryRequest {
-                topics: vec![TopicCursor {
-                    topic: Some(topic.to_proto()),
-                    cursor: Some(cursor),
-                }],
-                limit: 0,
-            })
-            .await?;
+        let request = QueryRequest {
+            topics: vec![TopicCursor {
+                topic: Some(topic.to_proto()),
+                cursor: Some(cursor),
+            }],
+            limit: 0,
+        };
+        let page =
+            crate::client::waiting_out_rate_limit(|| self.transport.query(request.clone())).await?;
         Ok((page.envelopes, page.has_more))
     }
 
