@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up what is missing, then runs formatting, lints and every test tier:
-# Rust unit, engine and node tests (PostgreSQL ones when ARX_TEST_POSTGRES_URL is set; .ci/run
+# Rust unit, engine and node tests (media ones with two Kubo daemons built by
+# scripts/build-kubo.sh; PostgreSQL ones when ARX_TEST_POSTGRES_URL is set; .ci/run
 # sets up a local server), the UI's tests, and the desktop app end to end in a real WebView.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,9 @@ if [ -z "${ARX_TEST_POSTGRES_URL:-}" ]; then
        "(run .ci/run, or see README 'PostgreSQL')"
 fi
 
+echo "== Kubo (IPFS daemon) for the media tests: built from source once, then cached"
+ARX_KUBO_BIN="$(scripts/build-kubo.sh)"
+export ARX_KUBO_BIN
 echo "== UI: lint, types, build"
 npm run --silent lint
 npm run --silent build

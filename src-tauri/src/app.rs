@@ -35,6 +35,8 @@ pub(crate) struct Settings {
     pub(crate) key_store: Option<KeyStore>,
     /// OS notifications for new messages (on unless turned off).
     pub(crate) notifications: Option<bool>,
+    /// A Kubo RPC URL to use instead of the app's own IPFS daemon.
+    pub(crate) ipfs_url: Option<String>,
 }
 
 /// The engine of the running profile.
@@ -43,6 +45,8 @@ pub struct Session {
     /// The embedded node, when this app started it.
     node: Option<arx_node::RunningNode>,
     pub(crate) stream: Option<tokio::task::JoinHandle<()>>,
+    /// The app's own IPFS daemon, once started.
+    ipfs: Arc<tokio::sync::Mutex<Option<crate::ipfs::EmbeddedKubo>>>,
 }
 
 pub struct App {
@@ -186,10 +190,13 @@ impl App {
         let transport = Arc::new(GrpcTransport::with_options(&url, &options)?);
         let client = Arc::new(Client::open(&self.profile_dir.join("engine"), transport).await?);
         let registered = client.registration().await?.is_some();
+        let ipfs = Arc::default();
+        self.start_media(&client, &ipfs);
         *self.session.write().await = Some(Session {
             client,
             node,
             stream: None,
+            ipfs,
         });
         if registered {
             self.start_stream().await;
@@ -197,9 +204,57 @@ impl App {
         Ok(())
     }
 
+    /// Where files go: `ARX_IPFS_API`, the Kubo URL from Settings, or the app's own Kubo
+    /// (started in the background; files wait for it with `media.not_configured` meanwhile).
+    fn start_media(
+        &self,
+        client: &Arc<Client>,
+        slot: &Arc<tokio::sync::Mutex<Option<crate::ipfs::EmbeddedKubo>>>,
+    ) {
+        let configured = std::env::var("ARX_IPFS_API")
+            .ok()
+            .or_else(|| self.settings().ipfs_url);
+        if let Some(url) = configured {
+            match arx_media::KuboStore::new(&url) {
+                Ok(store) => {
+                    if let Err(err) = client.use_media(Arc::new(store), None, None) {
+                        tracing::warn!("media cache: {err}");
+                    }
+                }
+                Err(err) => tracing::warn!("IPFS URL {url}: {err}"),
+            }
+            return;
+        }
+        let Some(binary) = crate::ipfs::kubo_binary() else {
+            tracing::warn!("no IPFS daemon beside the app and none set: files cannot be sent");
+            return;
+        };
+        let repo = self.profile_dir.join("ipfs");
+        let (client, slot) = (client.clone(), slot.clone());
+        tokio::spawn(async move {
+            match crate::ipfs::EmbeddedKubo::start(&binary, &repo).await {
+                Ok(kubo) => {
+                    tracing::info!(url = %kubo.api_url, "IPFS daemon started");
+                    match arx_media::KuboStore::new(&kubo.api_url) {
+                        Ok(store) => {
+                            if let Err(err) = client.use_media(Arc::new(store), None, None) {
+                                tracing::warn!("media cache: {err}");
+                            }
+                            let _ = client.sweep_media().await;
+                        }
+                        Err(err) => tracing::warn!("IPFS daemon URL: {err}"),
+                    }
+                    *slot.lock().await = Some(kubo);
+                }
+                Err(err) => tracing::warn!("the IPFS daemon could not start: {err}"),
+            }
+        });
+    }
+
     /// Stops the engine (and the embedded node, if this app runs it).
     pub async fn stop(&self) {
         if let Some(mut session) = self.session.write().await.take() {
+            session.ipfs.lock().await.take();
             if let Some(stream) = session.stream.take() {
                 stream.abort();
             }
@@ -288,6 +343,25 @@ impl App {
         }
         let mut settings = self.settings();
         settings.network = Some(network);
+        self.save_settings(&settings)?;
+        self.stop().await;
+        self.start().await
+    }
+
+    /// Uses the Kubo RPC API at `url` for files, or (`None`) the app's own IPFS daemon; the
+    /// engine restarts with it.
+    pub async fn set_ipfs_url(self: &Arc<Self>, url: Option<String>) -> CommandResult<()> {
+        let url = url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        if let Some(url) = &url {
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                return Err(CommandError::input(
+                    "a Kubo RPC URL starts with http:// or https:// (e.g. http://127.0.0.1:5001)",
+                ));
+            }
+            arx_media::KuboStore::new(url).map_err(arx_core::CoreError::from)?;
+        }
+        let mut settings = self.settings();
+        settings.ipfs_url = url;
         self.save_settings(&settings)?;
         self.stop().await;
         self.start().await

@@ -77,6 +77,7 @@ pub async fn app_info(app: AppState<'_>) -> CommandResult<AppInfo> {
         data_dir: app.profile_dir.display().to_string(),
         log_dir: app.log_dir.display().to_string(),
         notifications: app.notifications(),
+        ipfs_url: std::env::var("ARX_IPFS_API").ok().or(app.settings().ipfs_url),
     })
 }
 }
@@ -355,6 +356,13 @@ pub async fn mark_read(app: AppState<'_>, conversation_id: String) -> CommandRes
     let group = group_id(&conversation_id)?;
     client.conversation(&group).mark_read().await?;
     app.emit_conversation(&client, &group).await;
+    // The read receipt (if one was queued) leaves now, without holding up the view.
+    let sender = client.clone();
+    tokio::spawn(async move {
+        if let Err(err) = sender.conversation(&group).send_queued().await {
+            tracing::info!(code = %err.code(), "read receipt waits for the next sync: {err}");
+        }
+    });
     Ok(())
 }
 }
@@ -520,4 +528,7 @@ pub fn signatures() -> Vec<crate::signature::Signature> {
         complete_external_revoke::signature(),
         set_network::signature(),
     ]
+    .into_iter()
+    .chain(crate::rich::signatures())
+    .collect()
 }

@@ -194,6 +194,12 @@ mod tests {
             text: text.into(),
             markdown: false,
             is_fallback: false,
+            attachments: Vec::new(),
+            reactions: Vec::new(),
+            reply_to: None,
+            edited: false,
+            deleted: false,
+            read_by: 0,
         }
     }
 
@@ -208,6 +214,7 @@ mod tests {
             unread_count: 1,
             my_role: Role::Member,
             member_count: 3,
+            consent: crate::dto::Consent::Allowed,
         }
     }
 

@@ -74,6 +74,8 @@ pub struct AppInfo {
     pub log_dir: String,
     /// OS notifications for new messages.
     pub notifications: bool,
+    /// The Kubo RPC URL files go through; `None`: the app's own IPFS daemon.
+    pub ipfs_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -95,10 +97,83 @@ pub struct MessageView {
     #[ts(type = "number")]
     pub sent_at_ms: i64,
     pub status: DeliveryStatus,
+    /// The text; for a message with files, their caption (possibly empty).
     pub text: String,
     pub markdown: bool,
     /// The content type is unknown to this version: `text` holds the sender's fallback text.
     pub is_fallback: bool,
+    pub attachments: Vec<AttachmentView>,
+    /// Reactions, counted per emoji in the order first used.
+    pub reactions: Vec<ReactionView>,
+    /// The message this one answers.
+    pub reply_to: Option<ReplyView>,
+    /// Edited by its sender (`text` is the latest version).
+    pub edited: bool,
+    /// Deleted by its sender for everyone (`text` says so; no files or reactions remain).
+    pub deleted: bool,
+    /// How many other members have read it (read ticks on own messages).
+    pub read_by: u32,
+}
+
+/// A file of a message.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentView {
+    /// Its position in the message (for `open_attachment`, `save_attachment`).
+    pub index: u32,
+    pub name: String,
+    pub mime_type: String,
+    #[ts(type = "number")]
+    pub size: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// An image with dimensions: shown as a preview, opened in the viewer.
+    pub is_image: bool,
+    /// `data:image/jpeg;base64,...` of the inline thumbnail, checked by the engine.
+    pub thumbnail_data_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionView {
+    pub emoji: String,
+    pub count: u32,
+    /// This person reacted with it (clicking takes it back).
+    pub mine: bool,
+}
+
+/// The quoted message of a reply.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyView {
+    /// Its id when this device has it (to scroll to it).
+    pub message_id: Option<String>,
+    pub sender_label: String,
+    pub text: String,
+}
+
+/// Where a conversation is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Consent {
+    /// In Requests: someone not allowed started it or invited this person.
+    Unknown,
+    /// In the conversation list.
+    Allowed,
+    /// Hidden (blocked, or a deleted request).
+    Denied,
+}
+
+/// A file transfer's progress (sending: its `transferId` from the UI; opening: the message
+/// id and file index).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferProgress {
+    pub transfer_id: String,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -116,6 +191,7 @@ pub struct ConversationView {
     pub unread_count: u32,
     pub my_role: Role,
     pub member_count: u32,
+    pub consent: Consent,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -215,6 +291,8 @@ pub enum EngineEvent {
     /// The person clicked an OS notification for this conversation.
     #[serde(rename_all = "camelCase")]
     OpenConversation { conversation_id: String },
+    /// A file is being sent or opened.
+    Transfer { progress: TransferProgress },
 }
 
 /// Every generated declaration, in the order they appear in `bindings.ts`.
@@ -228,6 +306,11 @@ pub fn typescript_bindings() -> String {
         NetworkSetting::decl(),
         AppInfo::decl(),
         ConnectionState::decl(),
+        AttachmentView::decl(),
+        ReactionView::decl(),
+        ReplyView::decl(),
+        Consent::decl(),
+        TransferProgress::decl(),
         MessageView::decl(),
         ConversationView::decl(),
         MemberView::decl(),

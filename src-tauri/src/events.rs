@@ -67,7 +67,11 @@ impl App {
                     }
                 };
                 let conversation = self.emit_conversation(client, &group).await;
-                if let Some(message) = message {
+                // Requests and hidden conversations never notify.
+                let allowed = conversation
+                    .as_ref()
+                    .is_some_and(|c| c.consent == crate::dto::Consent::Allowed);
+                if let Some(message) = message.filter(|_| allowed) {
                     let focused = crate::desktop::window_focused(&self.handle);
                     if crate::desktop::should_notify(&message, self.notifications(), focused) {
                         let (title, body) =
@@ -77,7 +81,7 @@ impl App {
                     }
                 }
             }
-            arx_core::StreamEvent::Delivery(m) => {
+            arx_core::StreamEvent::Delivery(m) | arx_core::StreamEvent::Changed(m) => {
                 let group = m.group_id.clone();
                 match client.message_overview(m).await {
                     Ok(m) => self.emit(EngineEvent::Message {

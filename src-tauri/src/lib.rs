@@ -12,7 +12,9 @@ mod desktop;
 pub mod dto;
 mod error;
 mod events;
+mod ipfs;
 mod keystore;
+mod rich;
 mod signature;
 mod signin;
 mod views;
@@ -203,6 +205,19 @@ pub fn run() {
             commands::retry_message,
             commands::mark_read,
             commands::set_network,
+            rich::send_files,
+            rich::send_pasted,
+            rich::open_image,
+            rich::save_attachment,
+            rich::reply,
+            rich::react,
+            rich::edit_message,
+            rich::delete_message,
+            rich::list_requests,
+            rich::accept_request,
+            rich::block_conversation,
+            rich::delete_request,
+            rich::set_ipfs_url,
             commands::open_link,
             commands::ui_ready,
             commands::set_notifications,

@@ -2,8 +2,12 @@
 //! nothing derived here.
 
 use arx_core::{Delivery, MessageOverview, Overview};
+use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 
-use crate::dto::{ConversationKind, ConversationView, DeliveryStatus, MessageView, Role};
+use crate::dto::{
+    AttachmentView, Consent, ConversationKind, ConversationView, DeliveryStatus, MessageView,
+    ReactionView, ReplyView, Role,
+};
 
 fn ms(ns: i64) -> i64 {
     ns / 1_000_000
@@ -12,6 +16,24 @@ fn ms(ns: i64) -> i64 {
 /// A message as the UI shows it (who sent it comes from the engine).
 pub fn message_view(m: MessageOverview) -> MessageView {
     let message = m.message;
+    let attachments = message
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(index, a)| AttachmentView {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            name: a.name.clone(),
+            mime_type: a.mime_type.clone(),
+            size: a.size,
+            width: a.width,
+            height: a.height,
+            is_image: a.is_image(),
+            thumbnail_data_url: a
+                .thumbnail
+                .as_ref()
+                .map(|t| format!("data:image/jpeg;base64,{}", BASE64.encode(t))),
+        })
+        .collect();
     MessageView {
         id: message.id.to_string(),
         conversation_id: hex::encode(&message.group_id),
@@ -27,6 +49,24 @@ pub fn message_view(m: MessageOverview) -> MessageView {
         text: message.text,
         markdown: message.markdown,
         is_fallback: message.is_fallback,
+        attachments,
+        reactions: m
+            .reactions
+            .into_iter()
+            .map(|r| ReactionView {
+                emoji: r.emoji,
+                count: u32::try_from(r.count).unwrap_or(u32::MAX),
+                mine: r.mine,
+            })
+            .collect(),
+        reply_to: m.reply.map(|r| ReplyView {
+            message_id: r.message_id.map(|id| id.to_string()),
+            sender_label: r.sender_label,
+            text: r.text,
+        }),
+        edited: message.edited_at_ns.is_some(),
+        deleted: message.deleted,
+        read_by: u32::try_from(m.read_by).unwrap_or(u32::MAX),
     }
 }
 
@@ -46,5 +86,10 @@ pub fn conversation_view(o: Overview) -> ConversationView {
         unread_count: u32::try_from(c.unread).unwrap_or(u32::MAX),
         my_role: Role::from(o.my_role),
         member_count: u32::try_from(o.member_count).unwrap_or(u32::MAX),
+        consent: match c.consent {
+            arx_core::Consent::Unknown => Consent::Unknown,
+            arx_core::Consent::Allowed => Consent::Allowed,
+            arx_core::Consent::Denied => Consent::Denied,
+        },
     }
 }

@@ -155,7 +155,7 @@ async function main() {
     });
     const dmId = bobDm.split(" ")[0];
     const bobSees = await bob.arx("messages", dmId);
-    if (!bobSees.messages.some((m) => m.endsWith(": hello"))) {
+    if (!bobSees.messages.some((m) => m.text === "hello")) {
       throw new Error(`the CLI did not receive hello: ${JSON.stringify(bobSees)}`);
     }
     await bob.arx("send", dmId, "hi from the CLI");
@@ -197,7 +197,7 @@ async function main() {
         return line ? line.split(" ")[0] : null;
       });
       const seen = await person.arx("messages", groupId);
-      if (!seen.messages.some((m) => m.endsWith(": hello group"))) {
+      if (!seen.messages.some((m) => m.text === "hello group")) {
         throw new Error(`${person.name} did not receive hello group: ${JSON.stringify(seen)}`);
       }
     }

@@ -26,6 +26,8 @@ use tonic::transport::Channel;
 
 pub use arx_node::error_detail;
 
+pub mod kubo;
+
 /// The ciphersuite every ARX client uses.
 pub const CIPHERSUITE: openmls::prelude::Ciphersuite = arx_node::validate::CIPHERSUITE;
 

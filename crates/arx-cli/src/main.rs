@@ -1,6 +1,7 @@
 //! `arx`: the headless ARX client.
 
 mod demo;
+mod messages;
 mod options;
 
 use std::{path::PathBuf, process::ExitCode, str::FromStr, sync::Arc};
@@ -45,6 +46,10 @@ pub(crate) struct Args {
     #[arg(long, env = "ARX_ALLOW_PLAINTEXT")]
     pub(crate) allow_plaintext: bool,
 
+    /// The Kubo (IPFS) RPC API that files are sent through and fetched from.
+    #[arg(long, env = "ARX_IPFS", default_value = "http://127.0.0.1:5001", value_name = "URL")]
+    ipfs: String,
+
     /// Print JSON lines instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -82,8 +87,43 @@ enum Command {
     #[command(subcommand)]
     Group(GroupCommand),
     /// Send a text message to a conversation (its id from `conversations`). With `-` as the
-    /// text, every non-empty line of standard input becomes a message, sent in order.
-    Send { conversation: String, text: String },
+    /// text, every non-empty line of standard input becomes a message, sent in order. With
+    /// --file (repeatable, up to 10), the files are sent sealed through IPFS and the text is
+    /// their caption.
+    Send {
+        conversation: String,
+        text: Option<String>,
+        /// A file to send (images are re-encoded without their metadata).
+        #[arg(long = "file", value_name = "PATH")]
+        files: Vec<PathBuf>,
+        /// The text is markdown.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Fetch a file of a message through IPFS, check it and save it.
+    Download {
+        /// The message id (from `messages`).
+        message: i64,
+        /// Which file of the message (from 0).
+        #[arg(long, default_value_t = 0)]
+        index: usize,
+        /// Where to save it (default: its name, in the current folder; never overwritten).
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
+    /// Answer a message (its id from `messages`) with a text.
+    Reply { message: i64, text: String },
+    /// React to a message with an emoji, or take the reaction back with --remove.
+    React {
+        message: i64,
+        emoji: String,
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Replace the text of one of your messages for everyone.
+    Edit { message: i64, text: String },
+    /// Delete one of your messages for everyone.
+    Delete { message: i64 },
     /// Fetch welcomes and new messages from the node.
     Sync,
     /// List conversations, most recently active first.
@@ -227,6 +267,7 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
         &options::transport_options(args)?,
     )?);
     let client = Client::open(&args.data_dir, transport).await?;
+    client.use_media(Arc::new(arx_media::KuboStore::new(&args.ipfs)?), None, None)?;
     match &args.command {
         Command::Init {
             import_key,
@@ -385,7 +426,34 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
                 .await?;
             Ok(json!({ "leaving": conversation }))
         }
-        Command::Send { conversation, text } if text == "-" => {
+        Command::Send {
+            conversation,
+            text,
+            files,
+            markdown,
+        } if !files.is_empty() => {
+            let sources = files
+                .iter()
+                .map(|f| arx_core::FileSource::Path(f.clone()))
+                .collect();
+            let sent = client
+                .conversation(&conversation_id(conversation)?)
+                .send_files(sources, text.as_deref().unwrap_or(""), *markdown, None)
+                .await?;
+            if let Some(failure) = sent.failure {
+                return Err(failure);
+            }
+            Ok(json!({
+                "message_id": sent.message.id,
+                "delivery": "sent",
+                "files": sent.message.attachments.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
+            }))
+        }
+        Command::Send {
+            conversation,
+            text: Some(text),
+            ..
+        } if text == "-" => {
             let group = conversation_id(conversation)?;
             let mut input = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
@@ -400,12 +468,64 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
             client.conversation(&group).send_queued().await?;
             Ok(json!({ "sent": queued, "last_message_id": last, "delivery": "sent" }))
         }
-        Command::Send { conversation, text } => {
-            let id = client
+        Command::Send {
+            conversation,
+            text,
+            markdown,
+            ..
+        } => {
+            let text = text.as_deref().ok_or_else(|| {
+                CoreError::InvalidInput("nothing to send: give a text or --file".into())
+            })?;
+            let sent = client
                 .conversation(&conversation_id(conversation)?)
-                .send_text(text)
+                .send(text, *markdown)
                 .await?;
-            Ok(json!({ "message_id": id, "delivery": "sent" }))
+            if let Some(failure) = sent.failure {
+                return Err(failure);
+            }
+            Ok(json!({ "message_id": sent.message.id, "delivery": "sent" }))
+        }
+        Command::Download {
+            message,
+            index,
+            out,
+        } => messages::download(&client, *message, *index, out.as_deref()).await,
+        Command::Reply { message, text } => {
+            let group = client.message(*message).await?.group_id;
+            let sent = client
+                .conversation(&group)
+                .reply(*message, text, false)
+                .await?;
+            messages::sent(sent)
+        }
+        Command::React {
+            message,
+            emoji,
+            remove,
+        } => {
+            let group = client.message(*message).await?.group_id;
+            let sent = client
+                .conversation(&group)
+                .react(*message, emoji, *remove)
+                .await?;
+            messages::sent(sent)
+        }
+        Command::Edit { message, text } => {
+            let group = client.message(*message).await?.group_id;
+            let sent = client
+                .conversation(&group)
+                .edit(*message, text, false)
+                .await?;
+            messages::sent(sent)
+        }
+        Command::Delete { message } => {
+            let group = client.message(*message).await?.group_id;
+            let sent = client
+                .conversation(&group)
+                .delete_for_everyone(*message)
+                .await?;
+            messages::sent(sent)
         }
         Command::Sync => {
             let s = client.sync().await?;
@@ -426,18 +546,7 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
         Command::Messages { conversation } => {
             let id = conversation_id(conversation)?;
             client.sync().await?;
-            let me = client.registration().await?.map(|r| r.inbox_id);
-            let messages = client.conversation(&id).messages().await?;
-            Ok(json!({
-                "messages": messages.iter().map(|m| {
-                    let who = if Some(m.sender_inbox) == me { "me".to_owned() } else { m.sender_inbox.to_string()[..12].to_owned() };
-                    format!("{who}: {}{}", m.text, match m.delivery {
-                        arx_core::Delivery::Sent => "",
-                        arx_core::Delivery::Sending => " (sending)",
-                        arx_core::Delivery::Failed => " (failed)",
-                    })
-                }).collect::<Vec<_>>(),
-            }))
+            messages::list(&client, &id, args.json).await
         }
         Command::Stream => {
             let (tx, mut events) = tokio::sync::mpsc::channel(256);
@@ -517,6 +626,15 @@ fn stream_line(event: &arx_core::StreamEvent) -> (serde_json::Value, Line) {
                 "event": "message", "conversation": conversation, "sender": sender, "text": m.text,
             });
             (value, Line::Out(line))
+        }
+        arx_core::StreamEvent::Changed(m) => {
+            let conversation = hex::encode(&m.group_id);
+            let line = format!("[{}] message {} changed", short(&conversation, 8), m.id);
+            let value = json!({
+                "event": "changed", "conversation": conversation, "message_id": m.id,
+                "text": m.text, "deleted": m.deleted, "edited": m.edited_at_ns.is_some(),
+            });
+            (value, Line::Err(line))
         }
         arx_core::StreamEvent::Delivery(m) => {
             let conversation = hex::encode(&m.group_id);

@@ -108,9 +108,12 @@ async fn two_people_talk_in_a_group_from_the_command_line() {
         .await
         .unwrap();
     assert!(ok, "{messages}");
-    let first = messages["messages"][0].as_str().unwrap();
-    assert!(first.ends_with(": noon?"), "{first}");
-    assert!(first.starts_with(&a["inbox_id"].as_str().unwrap()[..12]));
+    let first = &messages["messages"][0];
+    assert_eq!(first["text"], "noon?", "{first}");
+    assert_eq!(first["sender_inbox"], a["inbox_id"]);
+    assert_eq!(first["mine"], false);
+    assert_eq!(first["type"], "arx.text/1");
+    assert_eq!(first["delivery"], "sent");
 
     run(bob.path().into(), s(&["send", &conversation, "yes"]))
         .await
@@ -118,12 +121,24 @@ async fn two_people_talk_in_a_group_from_the_command_line() {
     let (_, messages) = run(alice.path().into(), s(&["messages", &conversation]))
         .await
         .unwrap();
+    let seen: Vec<(bool, String, String)> = messages["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["mine"].as_bool().unwrap(),
+                m["sender_inbox"].as_str().unwrap().to_owned(),
+                m["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
     assert_eq!(
-        messages["messages"],
-        serde_json::json!([
-            "me: noon?",
-            format!("{}: yes", &b["inbox_id"].as_str().unwrap()[..12])
-        ])
+        seen,
+        vec![
+            (true, a["inbox_id"].as_str().unwrap().to_owned(), "noon?".to_owned()),
+            (false, b["inbox_id"].as_str().unwrap().to_owned(), "yes".to_owned()),
+        ]
     );
 
     let (ok, err) = run(
@@ -239,10 +254,7 @@ async fn a_tls_node_with_a_self_signed_certificate_works_with_its_ca_file_and_no
         assert!(ok, "{value}");
     }
     assert!(
-        read.1["messages"][0]
-            .as_str()
-            .unwrap()
-            .ends_with("over TLS"),
+        read.1["messages"][0]["text"] == "over TLS",
         "{}",
         read.1
     );

@@ -98,7 +98,14 @@ impl Cli {
             .as_array()
             .unwrap()
             .iter()
-            .map(|m| m.as_str().unwrap().to_owned())
+            .map(|m| {
+                let who = if m["mine"].as_bool().unwrap() {
+                    "me".to_owned()
+                } else {
+                    m["sender_inbox"].as_str().unwrap()[..12].to_owned()
+                };
+                format!("{who}: {}", m["text"].as_str().unwrap())
+            })
             .collect()
     }
 

@@ -91,6 +91,8 @@ pub struct Client {
     pub(crate) addresses: crate::view::Addresses,
     /// Identity logs fetched for leaf checks (see [`crate::identities`]).
     pub(crate) identities: crate::identities::IdentityLogs,
+    /// Where files go (set by `use_media`).
+    pub(crate) media: std::sync::RwLock<Option<Arc<crate::media::Media>>>,
 }
 
 pub(crate) fn now_ns() -> i64 {
@@ -142,6 +144,7 @@ impl Client {
             delivery_changed: std::sync::Mutex::default(),
             addresses: crate::view::Addresses::default(),
             identities: crate::identities::IdentityLogs::default(),
+            media: std::sync::RwLock::default(),
         })
     }
 

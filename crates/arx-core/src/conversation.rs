@@ -61,6 +61,7 @@ impl Client {
                 last_activity_ns: row.last_activity_ns,
                 state: row.state,
                 unread: row.unread,
+                consent: row.consent,
                 last_message,
             });
         }
@@ -75,10 +76,37 @@ impl Client {
         Ok(stored_message(row))
     }
 
-    /// Messages of every conversation stored after message id `after`.
-    pub(crate) async fn messages_after(&self, after: i64) -> Result<Vec<StoredMessage>, CoreError> {
+    /// What changed after message id `after`: each new shown message (`false`), and each
+    /// message an action (reaction, receipt, edit, delete) changed (`true`), once.
+    pub(crate) async fn messages_after(
+        &self,
+        after: i64,
+    ) -> Result<Vec<(StoredMessage, bool)>, CoreError> {
         let rows = db::messages::after(&self.db, after).await?;
-        Ok(rows.into_iter().map(stored_message).collect())
+        let mut out: Vec<(StoredMessage, bool)> = Vec::with_capacity(rows.len());
+        let mut conn = self.db.acquire().await?;
+        for row in rows {
+            let target = match crate::content::decode(&row.content) {
+                crate::content::Decoded::Shown { .. } => {
+                    out.push((stored_message(row), false));
+                    continue;
+                }
+                crate::content::Decoded::Reaction { target, .. }
+                | crate::content::Decoded::Receipt { target }
+                | crate::content::Decoded::Edit { target, .. }
+                | crate::content::Decoded::Delete { target } => target,
+            };
+            let Some((id, _)) = db::effects::find(&mut conn, &row.group_id, &target).await? else {
+                continue;
+            };
+            if out.iter().any(|(m, changed)| *changed && m.id == id) {
+                continue;
+            }
+            if let Some(found) = db::messages::get(&mut *conn, id).await? {
+                out.push((stored_message(found), true));
+            }
+        }
+        Ok(out)
     }
 
     /// Id of the newest stored message (0 when none).
@@ -137,11 +165,6 @@ impl ConversationHandle<'_> {
             .collect();
         page.reverse();
         Ok((page, has_more))
-    }
-
-    /// Marks every message of the conversation read.
-    pub async fn mark_read(&self) -> Result<(), CoreError> {
-        db::conversations::mark_read(&self.client.db, &self.group_id).await
     }
 
     /// The group's current MLS epoch.

@@ -155,7 +155,7 @@ impl Client {
         {
             return Err(CoreError::PeerUnreachable(*peer));
         }
-        self.create_local_group(&me, &group_id, None, Some(peer))
+        self.create_local_group(&me, &group_id, None, Some(peer), &[])
             .await?;
         let created = self
             .run_intent(

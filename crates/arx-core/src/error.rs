@@ -52,6 +52,8 @@ codes! {
             "Both sides are creating the same DM; it is ready in a moment (retryable).",
         PeerUnreachable = "dm.peer_unreachable": "The other inbox has no installation to reach.",
         InvalidInput = "input.invalid": "An argument that is not valid (empty, too long, unknown).",
+        MediaNotConfigured = "media.not_configured":
+            "Files cannot be sent or opened: no IPFS daemon is set for this installation.",
     }
 }
 
@@ -61,6 +63,7 @@ code_union! {
         Core(CoreCode),
         Node(NodeCode),
         Identity(IdentityCode),
+        Media(arx_media::MediaCode),
     }
 }
 
@@ -138,6 +141,10 @@ pub enum CoreError {
     PeerUnreachable(InboxId),
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    #[error(transparent)]
+    Media(#[from] arx_media::MediaError),
+    #[error("files cannot be sent or opened: no IPFS daemon is set (see Settings, or --ipfs)")]
+    MediaNotConfigured,
 }
 
 /// A node's refusal code: one this version knows, or the string it sent.
@@ -210,6 +217,8 @@ impl CoreError {
             Self::DmConverging => CoreCode::DmConverging,
             Self::PeerUnreachable(_) => CoreCode::PeerUnreachable,
             Self::InvalidInput(_) => CoreCode::InvalidInput,
+            Self::Media(e) => return e.code().into(),
+            Self::MediaNotConfigured => CoreCode::MediaNotConfigured,
         };
         core.into()
     }
@@ -222,6 +231,7 @@ impl CoreError {
             Self::IntentFailed { code, .. } => *code == CoreCode::DmConverging.into(),
             Self::NodeRefused { retryable, .. } => *retryable,
             Self::Identity(e) => e.retryable(),
+            Self::Media(e) => e.is_retryable(),
             _ => false,
         }
     }
@@ -256,7 +266,12 @@ mod tests {
             .iter()
             .map(|c| ErrorCode::from(*c))
             .chain(NodeCode::ALL.iter().map(|c| ErrorCode::from(*c)))
-            .chain(IdentityCode::ALL.iter().map(|c| ErrorCode::from(*c)));
+            .chain(IdentityCode::ALL.iter().map(|c| ErrorCode::from(*c)))
+            .chain(
+                arx_media::MediaCode::ALL
+                    .iter()
+                    .map(|c| ErrorCode::from(*c)),
+            );
         for code in all {
             assert!(seen.insert(code.as_str()), "{code} is in two lists");
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));

@@ -45,7 +45,8 @@ impl Client {
         let node = self.node().await?;
         let mut group_id = vec![0u8; crate::dm::GROUP_ID_LEN];
         rand::thread_rng().fill_bytes(&mut group_id);
-        self.create_local_group(&me, &group_id, name, None).await?;
+        self.create_local_group(&me, &group_id, name, None, members)
+            .await?;
         // Nobody else can commit to a group id only this installation knows; the welcome
         // leaves once the creation commit's echo is merged.
         let mut inboxes = vec![me];
@@ -116,6 +117,7 @@ impl Client {
         group_id: &[u8],
         name: Option<&str>,
         dm_peer: Option<&InboxId>,
+        allowed: &[InboxId],
     ) -> Result<(), CoreError> {
         let signer = mls::mls_signer(&self.installation);
         let mut tx = self.write_tx().await?;
@@ -152,8 +154,15 @@ impl Client {
             dm_peer,
             created_at_ns: now_ns(),
             joined_epoch: 0,
+            consent: db::Consent::Allowed,
+            invited_by: None,
         };
         db::conversations::insert(&mut tx, &new).await?;
+        // Starting a conversation with people allows them (their later invitations are not
+        // requests).
+        for inbox in allowed.iter().chain(dm_peer).filter(|i| *i != me) {
+            db::consent::set_inbox(&mut tx, inbox, db::Consent::Allowed, now_ns()).await?;
+        }
         tx.commit().await?;
         self.conversations_changed.send_modify(|n| *n += 1);
         Ok(())

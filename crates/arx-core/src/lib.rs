@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod content;
+mod consent;
 pub mod conversation;
 mod db;
 mod devices;
@@ -10,7 +11,9 @@ pub mod error;
 mod groups;
 mod identities;
 pub mod intents;
+pub mod media;
 mod membership;
+pub mod messaging;
 pub mod metadata;
 pub mod mls;
 pub mod model;
@@ -26,15 +29,18 @@ pub mod view;
 pub mod wallet;
 
 pub use client::{Client, Registration};
+pub use content::{AttachmentInfo, ContentId};
 pub use conversation::ConversationHandle;
 pub use db::skipped::SkippedEnvelope;
-pub use db::{ConversationKind, ConversationState, Delivery, IntentState};
+pub use db::{Consent, ConversationKind, ConversationState, Delivery, IntentState};
 pub use devices::{Device, Revoked};
 pub use error::{CoreCode, CoreError, ErrorCode, RefusedCode};
+pub use media::FileSource;
+pub use messaging::{EarlierVersion, ReactionCount};
 pub use metadata::{GroupMetadata, Role};
 pub use model::{Conversation, CreatedGroup, StoredMessage, SyncSummary};
 pub use send::Outgoing;
 pub use stream::StreamEvent;
 pub use transport::{GrpcTransport, NodeIdentity, Timeouts, Transport, TransportOptions};
-pub use view::{short_address, MemberOverview, MessageOverview, Overview};
+pub use view::{short_address, MemberOverview, MessageOverview, Overview, ReplyQuote};
 pub use wallet::{verify_wallet_signature, LocalWalletSigner, WalletSigner};

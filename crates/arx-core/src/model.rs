@@ -2,7 +2,7 @@
 
 use arx_identity::{InboxId, InstallationKey};
 
-pub use crate::db::{ConversationKind, ConversationState, Delivery};
+pub use crate::db::{Consent, ConversationKind, ConversationState, Delivery};
 
 /// A conversation as listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct Conversation {
     pub state: ConversationState,
     /// Messages from others after the last one marked read.
     pub unread: i64,
+    /// In the list, in Requests, or hidden.
+    pub consent: Consent,
     /// The newest message, if any.
     pub last_message: Option<StoredMessage>,
 }
@@ -26,6 +28,8 @@ pub struct Conversation {
 pub struct StoredMessage {
     pub id: i64,
     pub group_id: Vec<u8>,
+    /// The id its sender gave it (replies, reactions, edits and deletes name it by this).
+    pub content_id: Option<crate::content::ContentId>,
     pub sender_inbox: InboxId,
     pub sender_installation: InstallationKey,
     pub type_id: String,
@@ -35,6 +39,14 @@ pub struct StoredMessage {
     pub markdown: bool,
     /// Whether `text` is the fallback of a content type this version cannot show.
     pub is_fallback: bool,
+    /// Files (`text` is then their caption, possibly empty).
+    pub attachments: Vec<crate::content::AttachmentInfo>,
+    /// The message this one answers.
+    pub reply_to: Option<crate::content::ContentId>,
+    /// When its sender last edited it.
+    pub edited_at_ns: Option<i64>,
+    /// Deleted by its sender for everyone (`text` is then "This message was deleted").
+    pub deleted: bool,
     pub sent_at_ns: i64,
     pub delivery: Delivery,
 }

@@ -31,11 +31,18 @@ impl ConversationHandle<'_> {
     /// never be sent: an empty or too long text, a conversation this installation is not in.
     /// The one send path of the engine: the CLI and the app both call it.
     pub async fn send(&self, text: &str, markdown: bool) -> Result<Outgoing, CoreError> {
+        self.send_content(&text_content(text, markdown)?).await
+    }
+
+    /// Sends any content the engine made (text, files, a reply, an action on a message).
+    pub(crate) async fn send_content(
+        &self,
+        content: &EncodedContent,
+    ) -> Result<Outgoing, CoreError> {
         let client = self.client;
-        let content = text_content(text, markdown)?;
         let lock = client.group_lock(&self.group_id);
         let guard = lock.lock().await;
-        let (id, attempt) = self.queue_message(&content, true).await?;
+        let (id, attempt) = self.queue_message(content, true).await?;
         let outcome = match attempt {
             // Nothing was ahead of it: encrypted as it was queued, published now.
             Some((intent, prepared)) => {
@@ -103,7 +110,7 @@ impl ConversationHandle<'_> {
     /// With `encrypt` (the caller holds the group's lock), a message with nothing ahead of it
     /// in the group (no intent to act on, no welcome to send) is also encrypted in that
     /// transaction, and its intent id and prepared attempt are returned with its id.
-    async fn queue_message(
+    pub(crate) async fn queue_message(
         &self,
         content: &EncodedContent,
         encrypt: bool,
@@ -119,9 +126,37 @@ impl ConversationHandle<'_> {
         let me = inbox.ok_or(CoreError::NotRegistered)?;
         check_active(state)?;
         let sender = (&me, &client.installation_key());
-        let id = db::messages::insert_own(&mut *tx, group_id, sender, content, now, &placeholder)
-            .await?;
-        db::conversations::set_last_activity(&mut *tx, group_id, now).await?;
+        let decoded = crate::content::decode(content);
+        let hidden = !decoded.is_shown();
+        let id = db::messages::insert_own(
+            &mut *tx,
+            group_id,
+            sender,
+            content,
+            now,
+            &placeholder,
+            hidden,
+        )
+        .await?;
+        let action = db::effects::Action {
+            group_id,
+            sender: &me,
+            message_id: id,
+            at_ns: now,
+        };
+        db::effects::apply(&mut tx, &action, &decoded).await?;
+        if !hidden {
+            db::conversations::set_last_activity(&mut *tx, group_id, now).await?;
+            // Answering in a request accepts it.
+            let (consent, invited_by) = db::consent::of_conversation(&mut *tx, group_id).await?;
+            if consent == db::Consent::Unknown {
+                db::consent::set_conversation(&mut *tx, group_id, db::Consent::Allowed).await?;
+                if let Some(inviter) = invited_by {
+                    let inviter = arx_identity::InboxId::from_slice(&inviter)?;
+                    db::consent::set_inbox(&mut tx, &inviter, db::Consent::Allowed, now).await?;
+                }
+            }
+        }
         let intent =
             insert_intent(&mut tx, group_id, IntentKind::Message, &message_data(id)).await?;
         let mut kept = None;

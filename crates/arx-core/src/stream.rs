@@ -23,6 +23,8 @@ pub enum StreamEvent {
     Joined(Conversation),
     /// A message was stored (someone else's; own messages are reported by `send`).
     Message(StoredMessage),
+    /// A stored message changed: reacted to, read, edited or deleted (by anyone).
+    Changed(StoredMessage),
     /// An own message was sent or failed after the call that sent it returned (a message
     /// queued while offline leaving on reconnect, one encrypted again after a commit).
     Delivery(StoredMessage),
@@ -158,6 +160,10 @@ impl Client {
                     }
                     synced.push(topic);
                 }
+                // Files of messages the batch deleted leave the cache.
+                if summary.messages > 0 {
+                    self.sweep_media().await?;
+                }
                 if !self.report(events, last_seen, &known).await {
                     return Ok(());
                 }
@@ -188,8 +194,15 @@ impl Client {
         let Ok(messages) = self.messages_after(last_seen).await else {
             return true;
         };
-        for m in messages.into_iter().filter(|m| m.sender_installation != me) {
-            if events.send(StreamEvent::Message(m)).await.is_err() {
+        for (m, changed) in messages {
+            let event = if changed {
+                StreamEvent::Changed(m)
+            } else if m.sender_installation != me {
+                StreamEvent::Message(m)
+            } else {
+                continue;
+            };
+            if events.send(event).await.is_err() {
                 return false;
             }
         }

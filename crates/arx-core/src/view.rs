@@ -53,7 +53,27 @@ pub struct MessageOverview {
     pub is_mine: bool,
     /// "You", or the sender's short wallet address.
     pub sender_label: String,
+    /// Reactions, counted per emoji.
+    pub reactions: Vec<crate::ReactionCount>,
+    /// The message this one answers, as quoted.
+    pub reply: Option<ReplyQuote>,
+    /// How many other members have read it (from their read receipts).
+    pub read_by: usize,
 }
+
+/// The message a reply answers, as the reply quotes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplyQuote {
+    /// Its local id, when this device has it.
+    pub message_id: Option<i64>,
+    /// "You" or its sender's short address ("" when it is not here).
+    pub sender_label: String,
+    /// Its text (the first 200 characters), its file's name, or why it cannot be quoted.
+    pub text: String,
+}
+
+/// At most this many characters of a quoted message.
+const QUOTE_CHARS: usize = 200;
 
 /// A member of a group as its member list shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,13 +134,23 @@ impl Client {
         }
     }
 
-    /// Every conversation this installation is still in, as a list shows it, most recently
-    /// active first.
+    /// Every conversation this installation is still in and has allowed, as the list shows it,
+    /// most recently active first (requests and hidden conversations are left out).
     pub async fn overviews(&self) -> Result<Vec<Overview>, CoreError> {
+        self.overviews_with(crate::Consent::Allowed).await
+    }
+
+    /// Conversations waiting in Requests (someone not allowed brought this person in), most
+    /// recently active first.
+    pub async fn request_overviews(&self) -> Result<Vec<Overview>, CoreError> {
+        self.overviews_with(crate::Consent::Unknown).await
+    }
+
+    async fn overviews_with(&self, consent: crate::Consent) -> Result<Vec<Overview>, CoreError> {
         let me = self.my_inbox().await?;
         let mut out = Vec::new();
         for conversation in self.conversations().await? {
-            if !conversation.state.is_out() {
+            if !conversation.state.is_out() && conversation.consent == consent {
                 out.push(self.overview_of(me, conversation).await?);
             }
         }
@@ -147,6 +177,21 @@ impl Client {
         me: Option<InboxId>,
         message: StoredMessage,
     ) -> MessageOverview {
+        let receipts = self
+            .conversation(&message.group_id)
+            .read_receipts()
+            .await
+            .unwrap_or_default();
+        self.message_overview_with(me, message, &receipts).await
+    }
+
+    /// [`Client::message_overview_as`] with the conversation's read receipts read once.
+    async fn message_overview_with(
+        &self,
+        me: Option<InboxId>,
+        message: StoredMessage,
+        receipts: &[(InboxId, i64)],
+    ) -> MessageOverview {
         let is_mine = message.sender_installation == self.installation_key()
             || Some(message.sender_inbox) == me;
         let sender_label = if is_mine {
@@ -154,10 +199,50 @@ impl Client {
         } else {
             self.label_of(&message.sender_inbox).await
         };
+        let conversation = self.conversation(&message.group_id);
+        let reactions = conversation
+            .reactions(message.id)
+            .await
+            .unwrap_or_default();
+        let reply = match message.reply_to {
+            None => None,
+            Some(_) => Some(match conversation.replied_message(message.id).await {
+                Ok(Some(quoted)) => {
+                    let quoted_mine = quoted.sender_installation == self.installation_key()
+                        || Some(quoted.sender_inbox) == me;
+                    let text = match quoted.attachments.first() {
+                        _ if quoted.deleted => quoted.text.clone(),
+                        Some(file) if quoted.text.trim().is_empty() => file.name.clone(),
+                        _ => quoted.text.chars().take(QUOTE_CHARS).collect(),
+                    };
+                    ReplyQuote {
+                        message_id: Some(quoted.id),
+                        sender_label: if quoted_mine {
+                            "You".to_owned()
+                        } else {
+                            self.label_of(&quoted.sender_inbox).await
+                        },
+                        text,
+                    }
+                }
+                _ => ReplyQuote {
+                    message_id: None,
+                    sender_label: String::new(),
+                    text: "(a message that is not on this device)".into(),
+                },
+            }),
+        };
+        let read_by = receipts
+            .iter()
+            .filter(|(inbox, last)| *last >= message.id && Some(*inbox) != me)
+            .count();
         MessageOverview {
             message,
             is_mine,
             sender_label,
+            reactions,
+            reply,
+            read_by,
         }
     }
 
@@ -233,9 +318,14 @@ impl ConversationHandle<'_> {
     ) -> Result<(Vec<MessageOverview>, bool), CoreError> {
         let (page, more) = self.messages_page(before, limit).await?;
         let me = self.client.my_inbox().await?;
+        let receipts = self.read_receipts().await?;
         let mut out = Vec::with_capacity(page.len());
         for message in page {
-            out.push(self.client.message_overview_as(me, message).await);
+            out.push(
+                self.client
+                    .message_overview_with(me, message, &receipts)
+                    .await,
+            );
         }
         Ok((out, more))
     }

@@ -1,6 +1,6 @@
 // Generated from the Rust types in src-tauri/src/dto.rs by `cargo test -p arx-messenger bindings` (ARX_UPDATE_BINDINGS=1 rewrites it). Do not edit.
 
-export type Code = "identity.malformed" | "identity.inbox_id_mismatch" | "identity.inbox_exists" | "identity.inbox_not_found" | "identity.signature_invalid" | "identity.signature_replayed" | "identity.unauthorized" | "identity.not_member" | "identity.already_member" | "identity.too_many_installations" | "identity.too_many_wallets" | "identity.too_many_actions" | "identity.smart_wallet_unsupported" | "identity.chain_unavailable" | "topic.unknown_kind" | "topic.invalid_id" | "envelope.hash_mismatch" | "envelope.signature_invalid" | "envelope.malformed" | "publish.empty_batch" | "publish.batch_too_large" | "envelope.too_large" | "envelope.payload_topic_mismatch" | "mls.invalid_message" | "mls.group_id_mismatch" | "key_package.invalid" | "key_package.installation_not_associated" | "identity.address_in_use" | "identity.log_full" | "request.invalid" | "rate.limited" | "subscribe.lagged" | "subscribe.too_many" | "node.shutting_down" | "store.conflict" | "store.unavailable" | "core.data_dir" | "core.database" | "core.database_corrupt" | "core.state_conflict" | "core.not_registered" | "core.intent_failed" | "network.unreachable" | "network.invalid_answer" | "network.unknown_originator" | "identity.unavailable" | "network.unknown_refusal" | "wallet.signing_failed" | "identity.signature_mismatch" | "identity.not_on_arx" | "mls.storage" | "mls.operation_failed" | "mls.undecodable" | "mls.welcome_rejected" | "mls.invalid_credential" | "group.leaf_not_associated" | "group.commit_refused" | "group.invalid_settings" | "group.not_permitted" | "group.not_a_member" | "group.commit_in_flight" | "group.gave_up" | "group.key_package_unusable" | "dm.converging" | "dm.peer_unreachable" | "input.invalid" | "app.internal" | "app.starting" | "app.settings" | "app.local_node" | "app.key_store" | "app.external_wallet" | "app.already_signed_in" | "app.open_link" | "app.ready_file" | "ui.unknown";
+export type Code = "identity.malformed" | "identity.inbox_id_mismatch" | "identity.inbox_exists" | "identity.inbox_not_found" | "identity.signature_invalid" | "identity.signature_replayed" | "identity.unauthorized" | "identity.not_member" | "identity.already_member" | "identity.too_many_installations" | "identity.too_many_wallets" | "identity.too_many_actions" | "identity.smart_wallet_unsupported" | "identity.chain_unavailable" | "topic.unknown_kind" | "topic.invalid_id" | "envelope.hash_mismatch" | "envelope.signature_invalid" | "envelope.malformed" | "publish.empty_batch" | "publish.batch_too_large" | "envelope.too_large" | "envelope.payload_topic_mismatch" | "mls.invalid_message" | "mls.group_id_mismatch" | "key_package.invalid" | "key_package.installation_not_associated" | "identity.address_in_use" | "identity.log_full" | "request.invalid" | "rate.limited" | "subscribe.lagged" | "subscribe.too_many" | "node.shutting_down" | "store.conflict" | "store.unavailable" | "core.data_dir" | "core.database" | "core.database_corrupt" | "core.state_conflict" | "core.not_registered" | "core.intent_failed" | "network.unreachable" | "network.invalid_answer" | "network.unknown_originator" | "identity.unavailable" | "network.unknown_refusal" | "wallet.signing_failed" | "identity.signature_mismatch" | "identity.not_on_arx" | "mls.storage" | "mls.operation_failed" | "mls.undecodable" | "mls.welcome_rejected" | "mls.invalid_credential" | "group.leaf_not_associated" | "group.commit_refused" | "group.invalid_settings" | "group.not_permitted" | "group.not_a_member" | "group.commit_in_flight" | "group.gave_up" | "group.key_package_unusable" | "dm.converging" | "dm.peer_unreachable" | "input.invalid" | "media.not_configured" | "app.internal" | "app.starting" | "app.settings" | "app.local_node" | "app.key_store" | "app.external_wallet" | "app.already_signed_in" | "app.open_link" | "app.ready_file" | "ui.unknown";
 
 export type Commands = {
   app_info: { args: Record<string, never>; result: AppInfo };
@@ -30,6 +30,19 @@ export type Commands = {
   begin_external_revoke: { args: { installationId: string }; result: ExternalSigninRequest };
   complete_external_revoke: { args: { requestId: string, signatureHex: string }; result: RevokeResult };
   set_network: { args: { network: NetworkSetting }; result: null };
+  send_files: { args: { conversationId: string, paths: Array<string>, caption: string, transferId: string }; result: MessageView };
+  send_pasted: { args: { conversationId: string, name: string, dataBase64: string, caption: string, transferId: string }; result: MessageView };
+  open_image: { args: { messageId: string, index: number }; result: string };
+  save_attachment: { args: { messageId: string, index: number }; result: string };
+  reply: { args: { messageId: string, text: string, markdown: boolean }; result: MessageView };
+  react: { args: { messageId: string, emoji: string, remove: boolean }; result: MessageView };
+  edit_message: { args: { messageId: string, text: string, markdown: boolean }; result: MessageView };
+  delete_message: { args: { messageId: string }; result: MessageView };
+  list_requests: { args: Record<string, never>; result: Array<ConversationView> };
+  accept_request: { args: { conversationId: string }; result: null };
+  block_conversation: { args: { conversationId: string }; result: null };
+  delete_request: { args: { conversationId: string }; result: null };
+  set_ipfs_url: { args: { url: string | null }; result: null };
 };
 
 export type ConversationKind = "dm" | "group";
@@ -48,22 +61,80 @@ export type AppInfo = { version: string, profile: string, network: NetworkSettin
 /**
  * OS notifications for new messages.
  */
-notifications: boolean, };
+notifications: boolean, 
+/**
+ * The Kubo RPC URL files go through; `None`: the app's own IPFS daemon.
+ */
+ipfsUrl: string | null, };
 
 export type ConnectionState = "connecting" | "online" | "offline";
 
-export type MessageView = { id: string, conversationId: string, senderInboxId: string, senderLabel: string, isMine: boolean, sentAtMs: number, status: DeliveryStatus, text: string, markdown: boolean, 
+export type AttachmentView = { 
+/**
+ * Its position in the message (for `open_attachment`, `save_attachment`).
+ */
+index: number, name: string, mimeType: string, size: number, width: number | null, height: number | null, 
+/**
+ * An image with dimensions: shown as a preview, opened in the viewer.
+ */
+isImage: boolean, 
+/**
+ * `data:image/jpeg;base64,...` of the inline thumbnail, checked by the engine.
+ */
+thumbnailDataUrl: string | null, };
+
+export type ReactionView = { emoji: string, count: number, 
+/**
+ * This person reacted with it (clicking takes it back).
+ */
+mine: boolean, };
+
+export type ReplyView = { 
+/**
+ * Its id when this device has it (to scroll to it).
+ */
+messageId: string | null, senderLabel: string, text: string, };
+
+export type Consent = "unknown" | "allowed" | "denied";
+
+export type TransferProgress = { transferId: string, done: number, total: number, };
+
+export type MessageView = { id: string, conversationId: string, senderInboxId: string, senderLabel: string, isMine: boolean, sentAtMs: number, status: DeliveryStatus, 
+/**
+ * The text; for a message with files, their caption (possibly empty).
+ */
+text: string, markdown: boolean, 
 /**
  * The content type is unknown to this version: `text` holds the sender's fallback text.
  */
-isFallback: boolean, };
+isFallback: boolean, attachments: Array<AttachmentView>, 
+/**
+ * Reactions, counted per emoji in the order first used.
+ */
+reactions: Array<ReactionView>, 
+/**
+ * The message this one answers.
+ */
+replyTo: ReplyView | null, 
+/**
+ * Edited by its sender (`text` is the latest version).
+ */
+edited: boolean, 
+/**
+ * Deleted by its sender for everyone (`text` says so; no files or reactions remain).
+ */
+deleted: boolean, 
+/**
+ * How many other members have read it (read ticks on own messages).
+ */
+readBy: number, };
 
 export type ConversationView = { id: string, kind: ConversationKind, 
 /**
  * What to call it (made by the engine): the group's name, its first members' short
  * addresses, or the other person's short address for a DM.
  */
-title: string, peerAddress: string | null, lastMessage: MessageView | null, lastActivityMs: number, unreadCount: number, myRole: Role, memberCount: number, };
+title: string, peerAddress: string | null, lastMessage: MessageView | null, lastActivityMs: number, unreadCount: number, myRole: Role, memberCount: number, consent: Consent, };
 
 export type MemberView = { inboxId: string, address: string, 
 /**
@@ -101,6 +172,6 @@ export type CreateGroupResult = { conversation: ConversationView, failures: Arra
 
 export type AddMembersResult = { failures: Array<AddFailure>, };
 
-export type EngineEvent = { "kind": "message", message: MessageView, } | { "kind": "conversation", conversation: ConversationView, } | { "kind": "conversationRemoved", conversationId: string, } | { "kind": "connection", state: ConnectionState, detail: string | null, } | { "kind": "openConversation", conversationId: string, };
+export type EngineEvent = { "kind": "message", message: MessageView, } | { "kind": "conversation", conversation: ConversationView, } | { "kind": "conversationRemoved", conversationId: string, } | { "kind": "connection", state: ConnectionState, detail: string | null, } | { "kind": "openConversation", conversationId: string, } | { "kind": "transfer", progress: TransferProgress, };
 
 export type CommandError = { code: Code, message: string, retryable: boolean, };

@@ -78,6 +78,8 @@ pub(crate) struct NewConversation<'a> {
     pub dm_peer: Option<&'a InboxId>,
     pub created_at_ns: i64,
     pub joined_epoch: i64,
+    pub consent: super::Consent,
+    pub invited_by: Option<&'a InboxId>,
 }
 
 pub(crate) async fn insert(
@@ -86,7 +88,8 @@ pub(crate) async fn insert(
 ) -> Result<(), CoreError> {
     sqlx::query(
         "INSERT INTO conversations (group_id, kind, name, dm_peer, created_at_ns, \
-         joined_epoch, last_activity_ns) VALUES ($1, $2, $3, $4, $5, $6, $5)",
+         joined_epoch, last_activity_ns, consent, invited_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $5, $7, $8)",
     )
     .bind(new.group_id)
     .bind(new.kind.as_str())
@@ -94,6 +97,8 @@ pub(crate) async fn insert(
     .bind(new.dm_peer.map(|p| p.as_bytes().to_vec()))
     .bind(new.created_at_ns)
     .bind(new.joined_epoch)
+    .bind(new.consent.as_str())
+    .bind(new.invited_by.map(|p| p.as_bytes().to_vec()))
     .execute(conn)
     .await?;
     Ok(())
@@ -253,6 +258,12 @@ pub(crate) async fn delete(
 ) -> Result<(), CoreError> {
     for sql in [
         "DELETE FROM intents WHERE group_id = $1",
+        "DELETE FROM message_edits WHERE message_id IN \
+         (SELECT id FROM messages WHERE group_id = $1)",
+        "DELETE FROM message_files WHERE message_id IN \
+         (SELECT id FROM messages WHERE group_id = $1)",
+        "DELETE FROM reactions WHERE group_id = $1",
+        "DELETE FROM read_receipts WHERE group_id = $1",
         "DELETE FROM messages WHERE group_id = $1",
         "DELETE FROM conversations WHERE group_id = $1",
     ] {
@@ -275,6 +286,7 @@ pub(crate) struct ListedRow {
     pub state: ConversationState,
     pub unread: i64,
     pub newest_message: Option<i64>,
+    pub consent: super::Consent,
 }
 
 /// Every conversation (or only `only`), most recently active first; unread counts messages
@@ -293,13 +305,14 @@ pub(crate) async fn list(
         String,
         i64,
         Option<i64>,
+        String,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT c.group_id, c.kind, c.name, c.dm_peer, c.last_activity_ns, c.state, \
          (SELECT COUNT(*) FROM messages m WHERE m.group_id = c.group_id \
-          AND m.id > c.last_read_id AND m.sender_installation <> $1), \
-         (SELECT MAX(m.id) FROM messages m WHERE m.group_id = c.group_id) \
-         FROM conversations c WHERE $2 IS NULL OR c.group_id = $2 \
+          AND m.id > c.last_read_id AND m.sender_installation <> $1 AND m.hidden = 0), \
+         (SELECT MAX(m.id) FROM messages m WHERE m.group_id = c.group_id AND m.hidden = 0), \
+         c.consent FROM conversations c WHERE $2 IS NULL OR c.group_id = $2 \
          ORDER BY c.last_activity_ns DESC",
     )
     .bind(me)
@@ -308,7 +321,7 @@ pub(crate) async fn list(
     .await?;
     rows.into_iter()
         .map(
-            |(group_id, kind, name, dm_peer, last_activity_ns, state, unread, newest)| {
+            |(group_id, kind, name, dm_peer, last_activity_ns, state, unread, newest, consent)| {
                 Ok(ListedRow {
                     group_id,
                     kind: ConversationKind::parse(&kind)?,
@@ -318,6 +331,7 @@ pub(crate) async fn list(
                     state: ConversationState::parse(&state)?,
                     unread,
                     newest_message: newest,
+                    consent: super::Consent::parse(&consent)?,
                 })
             },
         )

@@ -47,6 +47,8 @@ pub(crate) struct MessageRow {
     pub content: EncodedContent,
     pub sent_at_ns: i64,
     pub delivery: Delivery,
+    pub edited_at_ns: Option<i64>,
+    pub deleted_at_ns: Option<i64>,
 }
 
 /// Where a message sits in its topic: the originator and sequence id of its envelope.
@@ -66,7 +68,8 @@ impl Position {
 }
 
 const COLUMNS: &str = "SELECT id, group_id, sender_inbox, sender_installation, type_id, \
-     content, fallback, sent_at_ns, delivery FROM messages";
+     content, fallback, sent_at_ns, delivery, content_id, edited_at_ns, deleted_at_ns \
+     FROM messages";
 
 type Row = (
     i64,
@@ -78,10 +81,15 @@ type Row = (
     String,
     i64,
     String,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Option<i64>,
 );
 
 fn row(r: Row) -> Result<MessageRow, CoreError> {
-    let (id, group_id, inbox, installation, type_id, content, fallback, sent_at_ns, delivery) = r;
+    let (id, group_id, inbox, installation, type_id, content, fallback, sent_at_ns, delivery) =
+        (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8);
+    let (content_id, edited_at_ns, deleted_at_ns) = (r.9, r.10, r.11);
     Ok(MessageRow {
         id,
         group_id,
@@ -91,9 +99,12 @@ fn row(r: Row) -> Result<MessageRow, CoreError> {
             type_id,
             content,
             fallback,
+            id: content_id.unwrap_or_default(),
         },
         sent_at_ns,
         delivery: Delivery::parse(&delivery)?,
+        edited_at_ns,
+        deleted_at_ns,
     })
 }
 
@@ -106,11 +117,12 @@ pub(crate) async fn insert_own(
     content: &EncodedContent,
     sent_at_ns: i64,
     placeholder: &[u8; 32],
+    hidden: bool,
 ) -> Result<i64, CoreError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, content, \
-         fallback, sent_at_ns, payload_hash, delivery) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sending') RETURNING id",
+         fallback, sent_at_ns, payload_hash, delivery, content_id, hidden) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sending', $9, $10) RETURNING id",
     )
     .bind(group_id)
     .bind(sender.0.as_bytes().as_slice())
@@ -120,6 +132,8 @@ pub(crate) async fn insert_own(
     .bind(&content.fallback)
     .bind(sent_at_ns)
     .bind(placeholder.as_slice())
+    .bind(content_id_column(content))
+    .bind(i64::from(hidden))
     .fetch_one(db)
     .await?)
 }
@@ -133,18 +147,24 @@ pub(crate) struct Received<'a> {
     pub received_at_ns: i64,
     pub payload_hash: &'a [u8],
     pub position: Position,
+    pub hidden: bool,
 }
 
-/// Stores a message read from a group topic (`sent`).
+/// The content id column of a content: its id when well formed.
+fn content_id_column(content: &EncodedContent) -> Option<&[u8]> {
+    (content.id.len() == crate::content::CONTENT_ID_BYTES).then_some(content.id.as_slice())
+}
+
+/// Stores a message read from a group topic (`sent`); returns its id.
 pub(crate) async fn insert_received(
     db: impl SqliteExecutor<'_>,
     m: &Received<'_>,
-) -> Result<(), CoreError> {
+) -> Result<i64, CoreError> {
     let (originator, sequence) = m.position.columns();
-    sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, content, \
-         fallback, sent_at_ns, payload_hash, originator_id, sequence_id, delivery) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sent')",
+         fallback, sent_at_ns, payload_hash, originator_id, sequence_id, delivery, content_id, \
+         hidden) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sent', $11, $12) RETURNING id",
     )
     .bind(m.group_id)
     .bind(m.sender_inbox.as_bytes().as_slice())
@@ -156,9 +176,10 @@ pub(crate) async fn insert_received(
     .bind(m.payload_hash)
     .bind(originator)
     .bind(sequence)
-    .execute(db)
-    .await?;
-    Ok(())
+    .bind(content_id_column(m.content))
+    .bind(i64::from(m.hidden))
+    .fetch_one(db)
+    .await?)
 }
 
 /// The hash of the current attempt carrying own message `id`.
@@ -236,7 +257,7 @@ pub(crate) async fn newest_before(
     limit: i64,
 ) -> Result<Vec<MessageRow>, CoreError> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{COLUMNS} WHERE group_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+        "{COLUMNS} WHERE group_id = $1 AND id < $2 AND hidden = 0 ORDER BY id DESC LIMIT $3"
     ))
     .bind(group_id)
     .bind(before)
@@ -251,10 +272,12 @@ pub(crate) async fn of_conversation(
     db: impl SqliteExecutor<'_>,
     group_id: &[u8],
 ) -> Result<Vec<MessageRow>, CoreError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("{COLUMNS} WHERE group_id = $1 ORDER BY id"))
-        .bind(group_id)
-        .fetch_all(db)
-        .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{COLUMNS} WHERE group_id = $1 AND hidden = 0 ORDER BY id"
+    ))
+    .bind(group_id)
+    .fetch_all(db)
+    .await?;
     rows.into_iter().map(row).collect()
 }
 

@@ -41,7 +41,9 @@ use crate::{
 };
 
 pub(crate) mod conversations;
+pub(crate) mod consent;
 pub(crate) mod cursors;
+pub(crate) mod effects;
 pub(crate) mod installation;
 pub(crate) mod intents;
 pub(crate) mod key_packages;
@@ -51,6 +53,7 @@ pub mod skipped;
 #[cfg(test)]
 mod transitions;
 
+pub use consent::Consent;
 pub use conversations::{ConversationKind, ConversationState};
 pub use intents::IntentState;
 pub use messages::Delivery;

@@ -28,6 +28,8 @@ async fn database() -> (tempfile::TempDir, Database) {
         dm_peer: None,
         created_at_ns: 1,
         joined_epoch: 0,
+        consent: super::Consent::Allowed,
+        invited_by: None,
     };
     conversations::insert(&mut tx, &new).await.unwrap();
     tx.commit().await.unwrap();
@@ -300,6 +302,7 @@ async fn only_a_failed_message_goes_back_to_sending() {
         type_id: "arx.text/1".into(),
         content: Vec::new(),
         fallback: "hi".into(),
+        id: vec![7; 16],
     };
     let id = messages::insert_own(
         &db.read,
@@ -308,6 +311,7 @@ async fn only_a_failed_message_goes_back_to_sending() {
         &content,
         5,
         &[6u8; 32],
+        false,
     )
     .await
     .unwrap();

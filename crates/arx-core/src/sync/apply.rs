@@ -306,6 +306,7 @@ impl Client {
             return Ok(false);
         };
         let content = crate::content::decode_content(app.into_bytes().as_slice());
+        let decoded = crate::content::decode(&content);
         let received = Received {
             group_id,
             sender_inbox: inbox,
@@ -317,8 +318,16 @@ impl Client {
                 originator_id: env.originator_id,
                 sequence_id: env.sequence_id,
             },
+            hidden: !decoded.is_shown(),
         };
-        db::messages::insert_received(&mut **tx, &received).await?;
+        let message_id = db::messages::insert_received(&mut **tx, &received).await?;
+        let action = db::effects::Action {
+            group_id,
+            sender: inbox,
+            message_id,
+            at_ns: env.received_at_ns,
+        };
+        db::effects::apply(tx, &action, &decoded).await?;
         Ok(true)
     }
 

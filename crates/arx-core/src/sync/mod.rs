@@ -114,6 +114,10 @@ impl Client {
         for group_id in db::conversations::ids(&self.db).await? {
             self.process_group(&node, &group_id, &mut summary).await?;
         }
+        // Files of messages deleted (or expired) by this sync leave the cache.
+        if summary.messages > 0 {
+            self.sweep_media().await?;
+        }
         Ok(summary)
     }
 

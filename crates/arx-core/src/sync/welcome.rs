@@ -197,6 +197,15 @@ impl Client {
                 .epoch()
                 .as_u64()
         };
+        // Whoever invited this person decides where the conversation goes: their own
+        // installations and allowed inboxes to the list, blocked ones nowhere, strangers to
+        // Requests.
+        let inviter = sender.0;
+        let consent = if inviter == me {
+            db::Consent::Allowed
+        } else {
+            db::consent::of_inbox(&mut *tx, &inviter).await?
+        };
         let new = NewConversation {
             group_id: &group_id,
             kind: match dm_peer {
@@ -207,6 +216,8 @@ impl Client {
             dm_peer: dm_peer.as_ref(),
             created_at_ns: now_ns(),
             joined_epoch: i64::try_from(epoch).map_err(mls_op)?,
+            consent,
+            invited_by: Some(&inviter),
         };
         db::conversations::insert(&mut tx, &new).await?;
         db::cursors::advance(&mut *tx, topic, env.originator_id, env.sequence_id).await?;
