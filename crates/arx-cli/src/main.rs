@@ -47,7 +47,12 @@ pub(crate) struct Args {
     pub(crate) allow_plaintext: bool,
 
     /// The Kubo (IPFS) RPC API that files are sent through and fetched from.
-    #[arg(long, env = "ARX_IPFS", default_value = "http://127.0.0.1:5001", value_name = "URL")]
+    #[arg(
+        long,
+        env = "ARX_IPFS",
+        default_value = "http://127.0.0.1:5001",
+        value_name = "URL"
+    )]
     ipfs: String,
 
     /// Print JSON lines instead of text.
@@ -126,6 +131,20 @@ enum Command {
     Delete { message: i64 },
     /// Fetch welcomes and new messages from the node.
     Sync,
+    /// Conversations waiting for consent: someone you have not allowed started them.
+    Requests,
+    /// Accept a request: the conversation moves to your list and its inviter is allowed.
+    Accept { conversation: String },
+    /// Block a conversation's other person (a DM) or inviter (a group): it and everything else
+    /// from them is hidden.
+    Block { conversation: String },
+    /// Make messages sent from now on disappear after SECONDS (or `off`), on every member's
+    /// device.
+    Disappearing {
+        conversation: String,
+        #[arg(value_name = "SECONDS|off")]
+        after: String,
+    },
     /// List conversations, most recently active first.
     Conversations,
     /// Show a conversation's messages (syncs first).
@@ -181,8 +200,24 @@ enum GroupCommand {
     },
     /// List a group's members (inbox, installation and role of each).
     Members { conversation: String },
-    /// Rename a group (admins).
+    /// Rename a group (as its policy allows: admins by default).
     Rename { conversation: String, name: String },
+    /// Set a group's description (empty to remove it).
+    Describe {
+        conversation: String,
+        description: String,
+    },
+    /// Set who may add members, remove members and edit the profile: `everyone`, `admins` or
+    /// `super-admins` (super admins).
+    Policy {
+        conversation: String,
+        #[arg(long, value_name = "WHO", default_value = "admins")]
+        add_members: String,
+        #[arg(long, value_name = "WHO", default_value = "admins")]
+        remove_members: String,
+        #[arg(long, value_name = "WHO", default_value = "admins")]
+        edit_profile: String,
+    },
     /// Make a member a `member`, `admin` or `super-admin` (super admins).
     Role {
         conversation: String,
@@ -537,10 +572,92 @@ async fn run(args: &Args) -> Result<serde_json::Value, CoreError> {
         Command::Conversations => {
             let list = client.conversations().await?;
             Ok(json!({
-                "conversations": list.iter().map(|c| match &c.dm_peer {
-                    Some(peer) => format!("{} DM with {peer}", hex::encode(&c.group_id)),
-                    None => format!("{} {}", hex::encode(&c.group_id), c.name.as_deref().unwrap_or("(unnamed group)")),
+                "conversations": list.iter().filter(|c| c.consent != arx_core::Consent::Denied).map(|c| {
+                    let request = if c.consent == arx_core::Consent::Unknown { " (request)" } else { "" };
+                    match &c.dm_peer {
+                        Some(peer) => format!("{} DM with {peer}{request}", hex::encode(&c.group_id)),
+                        None => format!("{} {}{request}", hex::encode(&c.group_id), c.name.as_deref().unwrap_or("(unnamed group)")),
+                    }
                 }).collect::<Vec<_>>(),
+            }))
+        }
+        Command::Requests => {
+            client.sync().await?;
+            let list = client.request_overviews().await?;
+            Ok(json!({
+                "requests": list.iter().map(|o| format!("{} {}", hex::encode(&o.conversation.group_id), o.title)).collect::<Vec<_>>(),
+            }))
+        }
+        Command::Accept { conversation } => {
+            client
+                .conversation(&conversation_id(conversation)?)
+                .accept()
+                .await?;
+            Ok(json!({ "accepted": conversation }))
+        }
+        Command::Block { conversation } => {
+            client
+                .conversation(&conversation_id(conversation)?)
+                .block()
+                .await?;
+            Ok(json!({ "blocked": conversation }))
+        }
+        Command::Disappearing {
+            conversation,
+            after,
+        } => {
+            let after = match after.trim() {
+                "off" | "0" => None,
+                seconds => Some(std::time::Duration::from_secs(seconds.parse().map_err(
+                    |_| {
+                        CoreError::InvalidInput(format!(
+                            "{seconds:?} is not a number of seconds or `off`"
+                        ))
+                    },
+                )?)),
+            };
+            client
+                .conversation(&conversation_id(conversation)?)
+                .set_disappearing(after)
+                .await?;
+            Ok(json!({ "disappearing_after_seconds": after.map(|d| d.as_secs()) }))
+        }
+        Command::Group(GroupCommand::Describe {
+            conversation,
+            description,
+        }) => {
+            client
+                .conversation(&conversation_id(conversation)?)
+                .set_description(description)
+                .await?;
+            Ok(json!({ "description": description }))
+        }
+        Command::Group(GroupCommand::Policy {
+            conversation,
+            add_members,
+            remove_members,
+            edit_profile,
+        }) => {
+            let policy = |text: &str| {
+                arx_core::Policy::parse(text).ok_or_else(|| {
+                    CoreError::InvalidInput(format!(
+                        "{text:?} is not `everyone`, `admins` or `super-admins`"
+                    ))
+                })
+            };
+            let policies = arx_core::Policies {
+                add_members: policy(add_members)?,
+                remove_members: policy(remove_members)?,
+                update_profile: policy(edit_profile)?,
+            };
+            client
+                .conversation(&conversation_id(conversation)?)
+                .set_policies(policies)
+                .await?;
+            Ok(json!({
+                "add_members": policies.add_members.as_str(),
+                "remove_members": policies.remove_members.as_str(),
+                "edit_profile": policies.update_profile.as_str(),
             }))
         }
         Command::Messages { conversation } => {

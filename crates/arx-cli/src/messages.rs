@@ -117,7 +117,9 @@ pub(crate) async fn download(
             destination.display()
         )));
     }
-    client.save_attachment(id, index, &destination, None).await?;
+    client
+        .save_attachment(id, index, &destination, None)
+        .await?;
     Ok(json!({
         "saved": destination.display().to_string(),
         "name": attachment.name,

@@ -136,8 +136,16 @@ async fn two_people_talk_in_a_group_from_the_command_line() {
     assert_eq!(
         seen,
         vec![
-            (true, a["inbox_id"].as_str().unwrap().to_owned(), "noon?".to_owned()),
-            (false, b["inbox_id"].as_str().unwrap().to_owned(), "yes".to_owned()),
+            (
+                true,
+                a["inbox_id"].as_str().unwrap().to_owned(),
+                "noon?".to_owned()
+            ),
+            (
+                false,
+                b["inbox_id"].as_str().unwrap().to_owned(),
+                "yes".to_owned()
+            ),
         ]
     );
 
@@ -253,11 +261,7 @@ async fn a_tls_node_with_a_self_signed_certificate_works_with_its_ca_file_and_no
     for (ok, value) in [&alice, &bob, &dm, &sent, &read] {
         assert!(ok, "{value}");
     }
-    assert!(
-        read.1["messages"][0]["text"] == "over TLS",
-        "{}",
-        read.1
-    );
+    assert!(read.1["messages"][0]["text"] == "over TLS", "{}", read.1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

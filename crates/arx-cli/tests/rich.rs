@@ -48,7 +48,13 @@ async fn a_file_goes_through_ipfs_and_actions_show_in_structured_messages() {
                 .as_str()
                 .unwrap()
                 .to_owned();
-            let sent = a(&["send", &dm, "the report", "--file", report.to_str().unwrap()]);
+            let sent = a(&[
+                "send",
+                &dm,
+                "the report",
+                "--file",
+                report.to_str().unwrap(),
+            ]);
             assert!(sent.0, "{}", sent.1);
             let listed = b(&["messages", &dm]).1;
             let message = listed["messages"][0].clone();
@@ -91,4 +97,75 @@ async fn a_file_goes_through_ipfs_and_actions_show_in_structured_messages() {
     assert!(!refused.0);
     assert_eq!(refused.1["error"]["code"], "group.not_permitted");
     assert_eq!(after["messages"][0]["deleted"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_accepted_or_blocked_and_group_settings_change_from_the_command_line() {
+    let node = TestNode::start().await;
+    let url = node.node.url();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let paths: Vec<std::path::PathBuf> = dirs.iter().map(|d| d.path().to_owned()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        // No files here: the IPFS URL is never used.
+        let run = |i: usize, args: &[&str]| arx(&paths[i], &url, "http://127.0.0.1:9", args);
+        let (alice, stranger, spammer) = (0, 1, 2);
+        let alice_wallet = run(alice, &["init"]).1["wallet"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        run(stranger, &["init"]);
+        run(spammer, &["init"]);
+        let dm = run(stranger, &["dm", &alice_wallet]).1["conversation"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        run(stranger, &["send", &dm, "hi, it's me"]);
+        let spam = run(
+            spammer,
+            &["group", "create", "--name", "WIN", &alice_wallet],
+        )
+        .1["conversation"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let requests = run(alice, &["requests"]).1;
+        let accepted = run(alice, &["accept", &dm]);
+        let blocked = run(alice, &["block", &spam]);
+        let listed = run(alice, &["conversations"]).1;
+        let described = run(spammer, &["group", "describe", &spam, "prizes"]);
+        let policy = run(
+            spammer,
+            &["group", "policy", &spam, "--edit-profile", "everyone"],
+        );
+        let timer = run(stranger, &["disappearing", &dm, "3600"]);
+        let bad_timer = run(stranger, &["disappearing", &dm, "soon"]);
+        (
+            dm, spam, requests, accepted, blocked, listed, described, policy, timer, bad_timer,
+        )
+    })
+    .await
+    .unwrap();
+    let (dm, spam, requests, accepted, blocked, listed, described, policy, timer, bad_timer) = out;
+    let requests: Vec<String> = requests["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests.contains(&dm) && requests.contains(&spam));
+    assert!(accepted.0 && blocked.0);
+    let listed: Vec<String> = listed["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed.len(), 1, "the blocked group is hidden: {listed:?}");
+    assert!(listed[0].starts_with(&dm) && !listed[0].ends_with("(request)"));
+    assert!(described.0, "{}", described.1);
+    assert_eq!(policy.1["edit_profile"], "everyone");
+    assert_eq!(timer.1["disappearing_after_seconds"], 3600);
+    assert!(!bad_timer.0);
+    assert_eq!(bad_timer.1["error"]["code"], "input.invalid");
 }

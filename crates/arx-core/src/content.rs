@@ -145,7 +145,7 @@ pub(crate) fn text_content(text: &str, markdown: bool) -> Result<EncodedContent,
     Ok(encoded(TEXT_TYPE, content.encode_to_vec(), text.into()))
 }
 
-fn wire_attachment(a: &AttachmentInfo) -> WireAttachment {
+pub(crate) fn wire_attachment(a: &AttachmentInfo) -> WireAttachment {
     WireAttachment {
         cid: a.sealed.cid.clone(),
         key: a.sealed.key.key.to_vec(),
@@ -292,7 +292,7 @@ fn target_of(bytes: &[u8]) -> Option<ContentId> {
 
 /// A received attachment description, checked against the wire rules; `None` when it breaks
 /// one. A thumbnail outside its limits is dropped, a name is cut to its last path component.
-fn attachment_info(a: WireAttachment) -> Option<AttachmentInfo> {
+pub(crate) fn attachment_info(a: WireAttachment) -> Option<AttachmentInfo> {
     let key = FileKey::from_slices(&a.key, &a.nonce).ok()?;
     let digest: [u8; 32] = a.digest.as_slice().try_into().ok()?;
     arx_media::store::check_cid(&a.cid).ok()?;
@@ -494,6 +494,14 @@ pub(crate) fn stored_message(row: MessageRow) -> StoredMessage {
         ),
     };
     let deleted = row.deleted_at_ns.is_some();
+    let system = (row.content.type_id == crate::system::SYSTEM_TYPE)
+        .then(|| crate::system::decode(&row.content.content))
+        .flatten()
+        .map(|(kind, subjects, value)| crate::model::SystemLine {
+            kind,
+            subjects,
+            value,
+        });
     let body = if deleted {
         Body::Unknown {
             fallback: "This message was deleted".into(),
@@ -508,7 +516,7 @@ pub(crate) fn stored_message(row: MessageRow) -> StoredMessage {
             caption,
             markdown,
         } => (caption, markdown, false, attachments),
-        Body::Unknown { fallback } => (fallback, false, !deleted, Vec::new()),
+        Body::Unknown { fallback } => (fallback, false, !deleted && system.is_none(), Vec::new()),
     };
     StoredMessage {
         id: row.id,
@@ -524,6 +532,7 @@ pub(crate) fn stored_message(row: MessageRow) -> StoredMessage {
         reply_to,
         edited_at_ns: row.edited_at_ns,
         deleted,
+        system,
         sent_at_ns: row.sent_at_ns,
         delivery: row.delivery,
     }

@@ -136,7 +136,8 @@ impl ConversationHandle<'_> {
             .ok_or_else(|| CoreError::InvalidInput("no such conversation".into()))
     }
 
-    /// Messages of the conversation in the order they were stored.
+    /// Messages people sent in the conversation, in the order they were stored (system lines
+    /// are in [`ConversationHandle::messages_page`], as a conversation view shows them).
     pub async fn messages(&self) -> Result<Vec<StoredMessage>, CoreError> {
         let rows = db::messages::of_conversation(&self.client.db, &self.group_id).await?;
         Ok(rows.into_iter().map(stored_message).collect())

@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub mod client;
-pub mod content;
 mod consent;
+pub mod content;
 pub mod conversation;
 mod db;
 mod devices;
@@ -17,11 +17,13 @@ pub mod messaging;
 pub mod metadata;
 pub mod mls;
 pub mod model;
+mod profile;
 #[cfg(test)]
 mod scenarios;
 mod send;
 pub mod stream;
 mod sync;
+pub mod system;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod transport;
@@ -37,8 +39,8 @@ pub use devices::{Device, Revoked};
 pub use error::{CoreCode, CoreError, ErrorCode, RefusedCode};
 pub use media::FileSource;
 pub use messaging::{EarlierVersion, ReactionCount};
-pub use metadata::{GroupMetadata, Role};
-pub use model::{Conversation, CreatedGroup, StoredMessage, SyncSummary};
+pub use metadata::{GroupMetadata, Policies, Policy, Role};
+pub use model::{Conversation, CreatedGroup, StoredMessage, SyncSummary, SystemLine};
 pub use send::Outgoing;
 pub use stream::StreamEvent;
 pub use transport::{GrpcTransport, NodeIdentity, Timeouts, Transport, TransportOptions};

@@ -65,6 +65,13 @@ impl Client {
         Ok(())
     }
 
+    /// Start-up upkeep: messages whose time is up go, and opened files no message names.
+    pub async fn tidy_media(&self) -> Result<(), CoreError> {
+        self.expire_messages().await?;
+        self.sweep_media().await?;
+        Ok(())
+    }
+
     pub(crate) fn media(&self) -> Result<Arc<Media>, CoreError> {
         self.media
             .read()
@@ -321,6 +328,32 @@ impl ConversationHandle<'_> {
         let content = content::attachments_content(attachments, caption, markdown)?;
         self.send_content(&content).await
     }
+}
+
+impl Media {
+    /// Fetches and opens a sealed file into the cache.
+    pub(crate) async fn open(&self, sealed: &arx_media::Sealed) -> Result<PathBuf, CoreError> {
+        Ok(arx_media::download(self.store.as_ref(), &self.cache, sealed, None, self.stall).await?)
+    }
+}
+
+/// Re-encodes an image without its metadata and uploads it sealed (the sender keeps the
+/// opened image in its cache).
+pub(crate) async fn upload_image(
+    media: &Media,
+    name: String,
+    bytes: Vec<u8>,
+) -> Result<AttachmentInfo, CoreError> {
+    upload_one(
+        media,
+        Checked {
+            name: wire_name(&name),
+            size: bytes.len() as u64,
+            source: FileSource::Bytes { name, bytes },
+        },
+        None,
+    )
+    .await
 }
 
 async fn upload_one(

@@ -39,7 +39,7 @@ impl Client {
 
 impl ConversationHandle<'_> {
     /// Records and runs an intent of this conversation.
-    async fn change(
+    pub(crate) async fn change(
         &self,
         kind: IntentKind,
         data: &[u8],
@@ -57,7 +57,7 @@ impl ConversationHandle<'_> {
         members: &[InboxId],
     ) -> Result<Vec<(InstallationKey, String)>, CoreError> {
         self.client.inbox().await?;
-        self.check_membership_change(members).await?;
+        self.check_membership_change(members, true).await?;
         self.change(IntentKind::AddMembers, &inboxes_data(members))
             .await
     }
@@ -66,7 +66,7 @@ impl ConversationHandle<'_> {
     /// cannot read it.
     pub async fn remove_members(&self, members: &[InboxId]) -> Result<(), CoreError> {
         self.client.inbox().await?;
-        self.check_membership_change(members).await?;
+        self.check_membership_change(members, false).await?;
         let present: Vec<InboxId> = self.members().await?.into_iter().map(|(i, _)| i).collect();
         if !members.iter().any(|m| present.contains(m)) {
             return Err(CoreError::InvalidInput("none of them is a member".into()));
@@ -76,7 +76,8 @@ impl ConversationHandle<'_> {
         Ok(())
     }
 
-    /// Renames the group (admins only).
+    /// Renames the group (as the group's policy allows: admins unless a super admin said
+    /// otherwise).
     pub async fn rename(&self, name: &str) -> Result<(), CoreError> {
         let name = name.trim();
         if name.len() > crate::metadata::MAX_NAME_BYTES {
@@ -86,7 +87,11 @@ impl ConversationHandle<'_> {
                 crate::metadata::MAX_NAME_BYTES
             )));
         }
-        self.require_role(Role::Admin).await?;
+        self.require(
+            |s, me| s.policies.update_profile.allows(s.role(me)),
+            "edit its profile",
+        )
+        .await?;
         self.change(IntentKind::Rename, name.as_bytes()).await?;
         Ok(())
     }
@@ -139,31 +144,49 @@ impl ConversationHandle<'_> {
 
     /// Refuses unless this installation's inbox has at least `role` in the group.
     async fn require_role(&self, role: Role) -> Result<(), CoreError> {
+        let what = match role {
+            Role::SuperAdmin => "do this (only super admins may)",
+            _ => "do this (only admins may)",
+        };
+        self.require(move |s, me| s.role(me) >= role, what).await
+    }
+
+    /// Refuses, unless the group's settings let this person do `what` (`allowed`). Judged by
+    /// the group's latest settings: a role or policy may have just changed.
+    pub(crate) async fn require(
+        &self,
+        allowed: impl Fn(&crate::GroupMetadata, &InboxId) -> bool,
+        what: &str,
+    ) -> Result<(), CoreError> {
         let me = self.client.inbox().await?;
         if self.is_dm().await? {
-            return Err(CoreError::InvalidInput("a DM has no admins".into()));
+            return Err(CoreError::InvalidInput(
+                "a DM has no admins or settings".into(),
+            ));
         }
         self.require_active().await?;
         let mut settings = self.settings().await?;
-        if settings.role(&me) < role {
-            // Judge by the group's latest settings: the role may have just been given.
+        if !allowed(&settings, &me) {
             let node = self.client.node().await?;
             self.client
                 .process_group(&node, &self.group_id, &mut SyncSummary::default())
                 .await?;
             settings = self.settings().await?;
         }
-        if settings.role(&me) < role {
-            return Err(CoreError::NotPermitted(match role {
-                Role::SuperAdmin => "only super admins may do this".into(),
-                _ => "only admins may do this".into(),
-            }));
+        if !allowed(&settings, &me) {
+            return Err(CoreError::NotPermitted(format!(
+                "the group's settings do not allow you to {what}"
+            )));
         }
         Ok(())
     }
 
     /// Refuses membership changes this installation may not ask for.
-    async fn check_membership_change(&self, members: &[InboxId]) -> Result<(), CoreError> {
+    async fn check_membership_change(
+        &self,
+        members: &[InboxId],
+        adding: bool,
+    ) -> Result<(), CoreError> {
         if self.is_dm().await? {
             return Err(CoreError::InvalidInput(
                 "a DM's members cannot change".into(),
@@ -173,6 +196,18 @@ impl ConversationHandle<'_> {
         if members.is_empty() {
             return Err(CoreError::InvalidInput("no members given".into()));
         }
-        self.require_role(Role::Admin).await
+        if adding {
+            self.require(
+                |s, me| s.policies.add_members.allows(s.role(me)),
+                "add members",
+            )
+            .await
+        } else {
+            self.require(
+                |s, me| s.policies.remove_members.allows(s.role(me)),
+                "remove members",
+            )
+            .await
+        }
     }
 }

@@ -213,3 +213,31 @@ impl ConversationHandle<'_> {
         }
     }
 }
+
+impl crate::Client {
+    /// Deletes every message whose disappearing time is up, with its files in the cache, on
+    /// this device; returns the (conversation, message id) of each. Runs at start-up, with
+    /// every sync, and on the schedule [`crate::Client::next_expiry_ns`] gives.
+    pub async fn expire_messages(&self) -> Result<Vec<(Vec<u8>, i64)>, CoreError> {
+        let now = crate::client::now_ns();
+        let expired = db::messages::expired(&self.db, now).await?;
+        if expired.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write_tx().await?;
+        for (id, group, content_id) in &expired {
+            db::effects::remove(&mut tx, *id, group, content_id.as_deref()).await?;
+        }
+        tx.commit().await?;
+        self.sweep_media().await?;
+        Ok(expired
+            .into_iter()
+            .map(|(id, group, _)| (group, id))
+            .collect())
+    }
+
+    /// When the next message disappears (nanoseconds since the Unix epoch), if any will.
+    pub async fn next_expiry_ns(&self) -> Result<Option<i64>, CoreError> {
+        db::messages::next_expiry(&self.db).await
+    }
+}

@@ -47,6 +47,9 @@ pub struct StoredMessage {
     pub edited_at_ns: Option<i64>,
     /// Deleted by its sender for everyone (`text` is then "This message was deleted").
     pub deleted: bool,
+    /// A line this device recorded for a change to the conversation (never sent; `text`
+    /// describes it, and views name the people in it).
+    pub system: Option<SystemLine>,
     pub sent_at_ns: i64,
     pub delivery: Delivery,
 }
@@ -75,4 +78,14 @@ impl SyncSummary {
         self.commits += other.commits;
         self.skipped += other.skipped;
     }
+}
+
+/// What a system line records: a change (`kind`: "added", "removed", "left", "renamed",
+/// "description", "image", "roles", "policies", "timer"), its subjects and its value. Its
+/// sender is whoever made the change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemLine {
+    pub kind: String,
+    pub subjects: Vec<InboxId>,
+    pub value: String,
 }

@@ -160,7 +160,9 @@ impl Client {
                     }
                     synced.push(topic);
                 }
-                // Files of messages the batch deleted leave the cache.
+                // Files of messages the batch deleted leave the cache; messages whose time is up
+                // go.
+                self.expire_messages().await?;
                 if summary.messages > 0 {
                     self.sweep_media().await?;
                 }

@@ -199,11 +199,20 @@ impl Client {
         } else {
             self.label_of(&message.sender_inbox).await
         };
+        let mut message = message;
+        if let Some(line) = &message.system {
+            let mut subjects = Vec::with_capacity(line.subjects.len());
+            for inbox in &line.subjects {
+                subjects.push(if Some(*inbox) == me {
+                    "you".to_owned()
+                } else {
+                    self.label_of(inbox).await
+                });
+            }
+            message.text = crate::system::render(&sender_label, &subjects, &line.kind, &line.value);
+        }
         let conversation = self.conversation(&message.group_id);
-        let reactions = conversation
-            .reactions(message.id)
-            .await
-            .unwrap_or_default();
+        let reactions = conversation.reactions(message.id).await.unwrap_or_default();
         let reply = match message.reply_to {
             None => None,
             Some(_) => Some(match conversation.replied_message(message.id).await {

@@ -310,7 +310,8 @@ pub(crate) async fn list(
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT c.group_id, c.kind, c.name, c.dm_peer, c.last_activity_ns, c.state, \
          (SELECT COUNT(*) FROM messages m WHERE m.group_id = c.group_id \
-          AND m.id > c.last_read_id AND m.sender_installation <> $1 AND m.hidden = 0), \
+          AND m.id > c.last_read_id AND m.sender_installation <> $1 AND m.hidden = 0 \
+          AND m.type_id <> 'arx.system/1'), \
          (SELECT MAX(m.id) FROM messages m WHERE m.group_id = c.group_id AND m.hidden = 0), \
          c.consent FROM conversations c WHERE $2 IS NULL OR c.group_id = $2 \
          ORDER BY c.last_activity_ns DESC",

@@ -254,3 +254,31 @@ pub(crate) async fn wanted_digests(
             .await?,
     )
 }
+
+/// Removes a message for good (its time is up): its row, earlier versions, files, and the
+/// reactions to it.
+pub(crate) async fn remove(
+    conn: &mut SqliteConnection,
+    id: i64,
+    group_id: &[u8],
+    content_id: Option<&[u8]>,
+) -> Result<(), CoreError> {
+    for sql in [
+        "DELETE FROM message_edits WHERE message_id = $1",
+        "DELETE FROM message_files WHERE message_id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *conn).await?;
+    }
+    if let Some(content_id) = content_id {
+        sqlx::query("DELETE FROM reactions WHERE group_id = $1 AND target = $2")
+            .bind(group_id)
+            .bind(content_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("DELETE FROM messages WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

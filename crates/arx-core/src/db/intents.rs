@@ -26,6 +26,8 @@ pub(crate) enum IntentKind {
     Leave,
     /// Commit the members' requests to leave.
     CommitPending,
+    /// Change the profile, policies or disappearing timer (data: an `arx.v1.SettingsChange`).
+    UpdateSettings,
 }
 
 impl IntentKind {
@@ -38,6 +40,7 @@ impl IntentKind {
             Self::SetRole => "set_role",
             Self::Leave => "leave",
             Self::CommitPending => "commit_pending",
+            Self::UpdateSettings => "update_settings",
         }
     }
 
@@ -50,6 +53,7 @@ impl IntentKind {
             "set_role" => Ok(Self::SetRole),
             "leave" => Ok(Self::Leave),
             "commit_pending" => Ok(Self::CommitPending),
+            "update_settings" => Ok(Self::UpdateSettings),
             _ => Err(CoreError::corrupt("intents.kind", text)),
         }
     }

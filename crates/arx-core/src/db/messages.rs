@@ -121,8 +121,9 @@ pub(crate) async fn insert_own(
 ) -> Result<i64, CoreError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, content, \
-         fallback, sent_at_ns, payload_hash, delivery, content_id, hidden) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sending', $9, $10) RETURNING id",
+         fallback, sent_at_ns, payload_hash, delivery, content_id, hidden, expires_at_ns) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sending', $9, $10, \
+         $7 + (SELECT disappear_after_ns FROM conversations WHERE group_id = $1)) RETURNING id",
     )
     .bind(group_id)
     .bind(sender.0.as_bytes().as_slice())
@@ -164,7 +165,9 @@ pub(crate) async fn insert_received(
     Ok(sqlx::query_scalar(
         "INSERT INTO messages (group_id, sender_inbox, sender_installation, type_id, content, \
          fallback, sent_at_ns, payload_hash, originator_id, sequence_id, delivery, content_id, \
-         hidden) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sent', $11, $12) RETURNING id",
+         hidden, expires_at_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'sent', $11, \
+         $12, $7 + (SELECT disappear_after_ns FROM conversations WHERE group_id = $1)) \
+         RETURNING id",
     )
     .bind(m.group_id)
     .bind(m.sender_inbox.as_bytes().as_slice())
@@ -267,13 +270,13 @@ pub(crate) async fn newest_before(
     rows.into_iter().map(row).collect()
 }
 
-/// Every message of a conversation in the order stored.
+/// Every message people sent in a conversation (no system lines), in the order stored.
 pub(crate) async fn of_conversation(
     db: impl SqliteExecutor<'_>,
     group_id: &[u8],
 ) -> Result<Vec<MessageRow>, CoreError> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{COLUMNS} WHERE group_id = $1 AND hidden = 0 ORDER BY id"
+        "{COLUMNS} WHERE group_id = $1 AND hidden = 0 AND type_id <> 'arx.system/1' ORDER BY id"
     ))
     .bind(group_id)
     .fetch_all(db)
@@ -299,4 +302,27 @@ pub(crate) async fn last_id(db: impl SqliteExecutor<'_>) -> Result<i64, CoreErro
         .fetch_one(db)
         .await?;
     Ok(id.unwrap_or(0))
+}
+
+/// Messages whose time is up at `now_ns` (never one still being sent): (id, group).
+pub(crate) async fn expired(
+    db: impl SqliteExecutor<'_>,
+    now_ns: i64,
+) -> Result<Vec<(i64, Vec<u8>, Option<Vec<u8>>)>, CoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, group_id, content_id FROM messages WHERE expires_at_ns IS NOT NULL \
+         AND expires_at_ns <= $1 AND delivery <> 'sending'",
+    )
+    .bind(now_ns)
+    .fetch_all(db)
+    .await?)
+}
+
+/// When the next message disappears, if any does.
+pub(crate) async fn next_expiry(db: impl SqliteExecutor<'_>) -> Result<Option<i64>, CoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(expires_at_ns) FROM messages WHERE expires_at_ns IS NOT NULL",
+    )
+    .fetch_one(db)
+    .await?)
 }

@@ -40,8 +40,8 @@ use crate::{
     mls::{load_group, MlsProvider},
 };
 
-pub(crate) mod conversations;
 pub(crate) mod consent;
+pub(crate) mod conversations;
 pub(crate) mod cursors;
 pub(crate) mod effects;
 pub(crate) mod installation;

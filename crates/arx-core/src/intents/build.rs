@@ -6,6 +6,7 @@ use openmls::prelude::{
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_traits::OpenMlsProvider as _;
+use prost::Message as _;
 
 use super::data_inboxes;
 use crate::{
@@ -23,8 +24,8 @@ fn serialized(message: &MlsMessageOut) -> Result<Vec<u8>, CoreError> {
     message.tls_serialize_detached().map_err(mls_op)
 }
 
-fn not_admin() -> CoreError {
-    CoreError::NotPermitted("only admins may do this".into())
+fn not_permitted(what: &str) -> CoreError {
+    CoreError::NotPermitted(format!("the group's settings do not allow you to {what}"))
 }
 
 /// Builds the commit (or, to leave, the proposal) of a membership or settings intent on the
@@ -44,8 +45,8 @@ pub(super) fn build_change(
         IntentKind::Message => Err(CoreError::StateConflict("a message built as a change")),
         IntentKind::AddMembers => {
             // The creation commit of a group (epoch 0) is the creator's own.
-            if epoch > 0 && !settings.is_admin(me) {
-                return Err(not_admin());
+            if epoch > 0 && !settings.policies.add_members.allows(settings.role(me)) {
+                return Err(not_permitted("add members"));
             }
             if key_packages.is_empty() {
                 return Ok(None);
@@ -73,6 +74,20 @@ pub(super) fn build_change(
             }
             let (commit, _, _) = group
                 .remove_members(provider, signer, &leaves)
+                .map_err(mls_op)?;
+            Ok(Some((serialized(&commit)?, epoch, None)))
+        }
+        IntentKind::UpdateSettings => {
+            let change = arx_proto::SettingsChange::decode(intent.data.as_slice())
+                .map_err(|e| CoreError::corrupt("intents.data", e.to_string()))?;
+            let is_dm = group.group_id().as_slice().len() == crate::dm::DM_ID_LEN;
+            let after = crate::metadata::apply_change(&settings, &change)?;
+            crate::metadata::check_settings_change(&settings, &after, settings.role(me), is_dm)?;
+            if after == settings {
+                return Ok(None);
+            }
+            let (commit, _, _) = group
+                .update_group_context_extensions(provider, after.to_extensions()?, signer)
                 .map_err(mls_op)?;
             Ok(Some((serialized(&commit)?, epoch, None)))
         }
@@ -105,8 +120,8 @@ fn removal_leaves(
     me: &InboxId,
     inboxes: &[InboxId],
 ) -> Result<Vec<LeafNodeIndex>, CoreError> {
-    if !settings.is_admin(me) {
-        return Err(not_admin());
+    if !settings.policies.remove_members.allows(settings.role(me)) {
+        return Err(not_permitted("remove members"));
     }
     if inboxes.iter().any(|i| settings.role(i) == Role::SuperAdmin)
         && settings.role(me) != Role::SuperAdmin
@@ -130,8 +145,8 @@ fn changed_settings(
 ) -> Result<GroupMetadata, CoreError> {
     let mut after = settings.clone();
     if intent.kind == IntentKind::Rename {
-        if !settings.is_admin(me) {
-            return Err(not_admin());
+        if !settings.policies.update_profile.allows(settings.role(me)) {
+            return Err(not_permitted("edit its profile"));
         }
         let name = String::from_utf8(intent.data.clone())
             .map_err(|_| CoreError::InvalidInput("a name that is not UTF-8".into()))?;

@@ -177,6 +177,8 @@ impl Client {
                             crate::intents::retry_intent(tx, intent).await?;
                         }
                         let removed = staged.self_removed();
+                        let before = GroupMetadata::of_group(&group)?;
+                        let changes = crate::system::Changes::of(&group, &staged);
                         let after = {
                             let provider = MlsProvider::new(tx);
                             group
@@ -185,7 +187,19 @@ impl Client {
                             GroupMetadata::of_group(&group)?
                         };
                         summary.commits += 1;
-                        self.after_commit(tx, group_id, &after, removed).await?;
+                        // check_staged_commit made sure the commit names its committer.
+                        let (Some(inbox), Some(key)) = (&from.inbox, &from.key) else {
+                            return Err(CoreError::CommitRefused("from outside the group".into()));
+                        };
+                        let key = InstallationKey::from_slice(key)?;
+                        let merged = super::echo::Merged {
+                            committer: (inbox, &key),
+                            before: &before,
+                            changes,
+                            at_ns: env.received_at_ns,
+                        };
+                        self.after_commit(tx, group_id, &merged, &after, removed)
+                            .await?;
                         crate::intents::fault_point("commit.applying");
                     }
                     // Checks that could not be made (identity logs to fetch, the node
@@ -383,7 +397,7 @@ impl Client {
             ));
         }
         let before = GroupMetadata::of_group(group)?;
-        check_commit(group, &before, committer, staged, &revoked)?;
+        check_commit(group, &before, committer, staged, &revoked, is_dm)?;
         self.check_leaves_at(&leaves, &point, target.read_at, false)
             .await
     }

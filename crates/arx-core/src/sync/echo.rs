@@ -17,6 +17,14 @@ use crate::{
 
 type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
+/// A commit just merged: who made it, the settings before it and the members it changed.
+pub(super) struct Merged<'a> {
+    pub committer: (&'a arx_identity::InboxId, &'a arx_identity::InstallationKey),
+    pub before: &'a GroupMetadata,
+    pub changes: crate::system::Changes,
+    pub at_ns: i64,
+}
+
 /// The open intent an echo belongs to: (id, kind, data, epoch of its attempt).
 pub(super) type EchoedIntent = (i64, IntentKind, Vec<u8>, Option<i64>);
 
@@ -55,13 +63,29 @@ impl Client {
                 self.note_delivery(message);
             }
             _ if group.pending_commit().is_some() => {
+                let before = GroupMetadata::of_group(group)?;
+                let changes = group
+                    .pending_commit()
+                    .map(|staged| crate::system::Changes::of(group, staged));
                 let after = {
                     let provider = MlsProvider::new(tx);
                     group.merge_pending_commit(&provider).map_err(mls_op)?;
                     GroupMetadata::of_group(group)?
                 };
                 summary.commits += 1;
-                self.after_commit(tx, target.group_id, &after, false)
+                let me = self.inbox().await?;
+                let key = self.installation_key();
+                let merged = Merged {
+                    committer: (&me, &key),
+                    before: &before,
+                    changes: changes.unwrap_or(crate::system::Changes {
+                        added: Vec::new(),
+                        removed: Vec::new(),
+                        left: Vec::new(),
+                    }),
+                    at_ns: env.received_at_ns,
+                };
+                self.after_commit(tx, target.group_id, &merged, &after, false)
                     .await?;
                 crate::intents::fault_point("commit.applying");
             }
@@ -72,17 +96,45 @@ impl Client {
         Ok(())
     }
 
-    /// Records what a merged commit changed: the group's name, and whether this installation
-    /// is out (then its open intents cannot complete). A pending leave whose proposal the commit
+    /// Records what a merged commit changed: the group's name and timer, a system line for each
+    /// change, and whether this installation is out (then its open intents cannot complete). A pending leave whose proposal the commit
     /// did not carry is asked again on the new epoch.
     pub(super) async fn after_commit(
         &self,
         tx: &mut Tx,
         group_id: &[u8],
+        commit: &Merged<'_>,
         after: &GroupMetadata,
         removed: bool,
     ) -> Result<(), CoreError> {
         db::conversations::set_group_name(&mut **tx, group_id, after.name.as_deref()).await?;
+        let timer_ns = after
+            .disappear_after_ms
+            .and_then(|ms| i64::try_from(ms.saturating_mul(1_000_000)).ok());
+        sqlx::query("UPDATE conversations SET disappear_after_ns = $1 WHERE group_id = $2")
+            .bind(timer_ns)
+            .bind(group_id)
+            .execute(&mut **tx)
+            .await?;
+        // A DM's members never change (its creation and revoked leaves are not news).
+        let changes = match db::conversations::kind(&mut **tx, group_id).await? {
+            Some(db::ConversationKind::Dm) => crate::system::Changes {
+                added: Vec::new(),
+                removed: Vec::new(),
+                left: Vec::new(),
+            },
+            _ => commit.changes.clone(),
+        };
+        crate::system::record(
+            tx,
+            group_id,
+            (commit.committer.0, commit.committer.1),
+            commit.before,
+            after,
+            &changes,
+            commit.at_ns,
+        )
+        .await?;
         if removed {
             let _ = db::conversations::mark_out(&mut **tx, group_id).await?;
             db::intents::complete_leaves(&mut **tx, group_id).await?;

@@ -114,8 +114,10 @@ impl Client {
         for group_id in db::conversations::ids(&self.db).await? {
             self.process_group(&node, &group_id, &mut summary).await?;
         }
-        // Files of messages deleted (or expired) by this sync leave the cache.
-        if summary.messages > 0 {
+        // Messages whose time is up go (with their files); files of messages deleted by this
+        // sync leave the cache.
+        let expired = self.expire_messages().await?;
+        if summary.messages > 0 && expired.is_empty() {
             self.sweep_media().await?;
         }
         Ok(summary)

@@ -220,6 +220,26 @@ impl Client {
             invited_by: Some(&inviter),
         };
         db::conversations::insert(&mut tx, &new).await?;
+        if dm_peer.is_none() {
+            // "… added you": the line this person sees first.
+            let settings = GroupMetadata::default();
+            let changes = crate::system::Changes {
+                added: vec![me],
+                removed: Vec::new(),
+                left: Vec::new(),
+            };
+            let (inviter, key) = (&sender.0, &sender.1);
+            crate::system::record(
+                &mut tx,
+                &group_id,
+                (inviter, key),
+                &settings,
+                &settings,
+                &changes,
+                env.received_at_ns,
+            )
+            .await?;
+        }
         db::cursors::advance(&mut *tx, topic, env.originator_id, env.sequence_id).await?;
         tx.commit().await?;
         self.conversations_changed.send_modify(|n| *n += 1);
