@@ -9,4 +9,6 @@ source scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 npx tauri build --no-bundle
+# The app's IPFS daemon (Kubo), beside the executable where the app looks for it.
+cp "$(scripts/build-kubo.sh)" "$target_dir/release/ipfs"
 exec "$target_dir/release/arx-messenger" "$@"

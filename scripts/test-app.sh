@@ -26,11 +26,15 @@ ARX_E2E_ARTIFACTS="$PWD/target/app-e2e" \
 # The Debian package: built from the same (debug) binary, then checked like an installer would
 # (its metadata, that apt can satisfy its dependencies here, and its files).
 rm -rf "$target_dir/debug/bundle/deb"
+# The app's IPFS daemon goes into the package (/usr/lib/arx-messenger/ipfs).
+mkdir -p src-tauri/sidecar
+cp "${ARX_KUBO_BIN:-$(scripts/build-kubo.sh)}" src-tauri/sidecar/ipfs
 npx tauri build --debug --bundles deb
 deb=$(ls "$target_dir"/debug/bundle/deb/*.deb)
 dpkg-deb --info "$deb" | grep -E "Package|Version|Depends"
 dpkg-deb --contents "$deb" | grep -q "usr/bin/arx-messenger$"
 dpkg-deb --contents "$deb" | grep -q "usr/share/applications/.*\.desktop$"
+dpkg-deb --contents "$deb" | grep -q "usr/lib/arx-messenger/ipfs$"
 if [ "$(id -u)" -eq 0 ]; then
   apt-get install --simulate -qq "$deb" >/dev/null
 fi

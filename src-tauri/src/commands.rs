@@ -530,5 +530,6 @@ pub fn signatures() -> Vec<crate::signature::Signature> {
     ]
     .into_iter()
     .chain(crate::rich::signatures())
+    .chain(crate::group::signatures())
     .collect()
 }

@@ -200,6 +200,7 @@ mod tests {
             edited: false,
             deleted: false,
             read_by: 0,
+            system: false,
         }
     }
 

@@ -113,6 +113,47 @@ pub struct MessageView {
     pub deleted: bool,
     /// How many other members have read it (read ticks on own messages).
     pub read_by: u32,
+    /// A line recorded for a change to the conversation (shown centred, without actions);
+    /// `text` says what changed.
+    pub system: bool,
+}
+
+/// Who may make a kind of change to a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyView {
+    Everyone,
+    Admins,
+    SuperAdmins,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PoliciesView {
+    pub add_members: PolicyView,
+    pub remove_members: PolicyView,
+    pub update_profile: PolicyView,
+}
+
+/// A conversation's settings as the group settings panel shows them.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupSettingsView {
+    pub conversation_id: String,
+    pub is_dm: bool,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub has_image: bool,
+    pub policies: PoliciesView,
+    /// Messages disappear this many seconds after they were sent (`null`: never).
+    #[ts(type = "number | null")]
+    pub disappear_after_secs: Option<u64>,
+    pub my_role: Role,
+    /// What this person may change now (from their role and the policies).
+    pub can_edit_profile: bool,
+    pub can_add_members: bool,
+    pub can_remove_members: bool,
+    pub can_manage_admins: bool,
 }
 
 /// A file of a message.
@@ -293,6 +334,12 @@ pub enum EngineEvent {
     OpenConversation { conversation_id: String },
     /// A file is being sent or opened.
     Transfer { progress: TransferProgress },
+    /// Messages disappeared (their timer ran out): remove them.
+    #[serde(rename_all = "camelCase")]
+    MessagesRemoved {
+        conversation_id: String,
+        message_ids: Vec<String>,
+    },
 }
 
 /// Every generated declaration, in the order they appear in `bindings.ts`.
@@ -311,6 +358,9 @@ pub fn typescript_bindings() -> String {
         ReplyView::decl(),
         Consent::decl(),
         TransferProgress::decl(),
+        PolicyView::decl(),
+        PoliciesView::decl(),
+        GroupSettingsView::decl(),
         MessageView::decl(),
         ConversationView::decl(),
         MemberView::decl(),

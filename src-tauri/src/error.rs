@@ -52,6 +52,11 @@ impl CommandCode {
                     .map(move |c| pairs(c.as_str(), c.meaning())),
             )
             .chain(
+                arx_media::MediaCode::ALL
+                    .iter()
+                    .map(move |c| pairs(c.as_str(), c.meaning())),
+            )
+            .chain(
                 AppCode::ALL
                     .iter()
                     .map(move |c| pairs(c.as_str(), c.meaning())),
@@ -125,7 +130,7 @@ fn glossary() -> String {
          `cargo test -p arx-messenger codes` (`ARX_UPDATE_BINDINGS=1` rewrites it); a code \
          without an entry here fails that test.\n",
     );
-    let sections: [(&str, Vec<(&str, &str)>); 4] = [
+    let sections: [(&str, Vec<(&str, &str)>); 5] = [
         (
             "Identity and envelope rules (`arx-identity`, checked by clients and nodes)",
             IdentityCode::ALL
@@ -143,6 +148,13 @@ fn glossary() -> String {
         (
             "Engine (`arx-core`, the `arx` CLI)",
             arx_core::CoreCode::ALL
+                .iter()
+                .map(|c| (c.as_str(), c.meaning()))
+                .collect(),
+        ),
+        (
+            "Files (`arx-media`: sealing, IPFS, images, the cache)",
+            arx_media::MediaCode::ALL
                 .iter()
                 .map(|c| (c.as_str(), c.meaning()))
                 .collect(),

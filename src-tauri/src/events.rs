@@ -24,6 +24,9 @@ impl App {
         let client = session.client.clone();
         let app = self.clone();
         tracing::info!("live stream starting");
+        // Disappearing messages go on schedule, whether or not anything arrives.
+        let (expiring, expiring_app) = (client.clone(), self.clone());
+        tokio::spawn(async move { expiring_app.expire_on_schedule(&expiring).await });
         session.stream = Some(tokio::spawn(async move {
             let (tx, mut rx) = mpsc::channel(256);
             let streaming = client.clone();
@@ -39,6 +42,53 @@ impl App {
                 });
             }
         }));
+    }
+
+    /// Removes messages whose time is up, when it is up (checked at least every minute), and
+    /// tells the UI; ends when the engine is replaced.
+    async fn expire_on_schedule(&self, client: &Arc<Client>) {
+        loop {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+            let wait_ns = match client.next_expiry_ns().await {
+                Ok(Some(at)) => (at - now).clamp(0, 60_000_000_000),
+                _ => 60_000_000_000,
+            };
+            tokio::time::sleep(std::time::Duration::from_nanos(
+                u64::try_from(wait_ns).unwrap_or(0) + 50_000_000,
+            ))
+            .await;
+            let still_ours = self
+                .session
+                .read()
+                .await
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(&s.client, client));
+            if !still_ours {
+                return;
+            }
+            match client.expire_messages().await {
+                Ok(expired) => {
+                    let mut groups: Vec<Vec<u8>> = expired.iter().map(|(g, _)| g.clone()).collect();
+                    groups.sort();
+                    groups.dedup();
+                    for group in groups {
+                        let message_ids = expired
+                            .iter()
+                            .filter(|(g, _)| *g == group)
+                            .map(|(_, id)| id.to_string())
+                            .collect();
+                        self.emit(EngineEvent::MessagesRemoved {
+                            conversation_id: hex::encode(&group),
+                            message_ids,
+                        });
+                        self.emit_conversation(client, &group).await;
+                    }
+                }
+                Err(err) => tracing::warn!("disappearing messages: {err}"),
+            }
+        }
     }
 
     async fn forward(&self, client: &Client, event: arx_core::StreamEvent) {

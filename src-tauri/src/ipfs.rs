@@ -1,7 +1,8 @@
 //! The app's IPFS daemon: Kubo, run by the app on loopback with a private repository in the
 //! profile's data directory (zero set-up), unless a Kubo RPC URL is set in Settings or by
-//! `ARX_IPFS_API`. The binary ships beside the app's executable (`ipfs`, a sidecar built from
-//! source by `scripts/build-kubo.sh`); `ARX_KUBO_BIN` points elsewhere.
+//! `ARX_IPFS_API`. The binary ships with the app (`ipfs` beside the executable, or
+//! `/usr/lib/arx-messenger/ipfs` from the Debian package; built from source by
+//! `scripts/build-kubo.sh`); `ARX_KUBO_BIN` points elsewhere.
 
 use std::{
     path::{Path, PathBuf},
@@ -17,10 +18,15 @@ pub fn kubo_binary() -> Option<PathBuf> {
     }
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
-    ["ipfs", "ipfs.exe"]
-        .iter()
-        .map(|name| dir.join(name))
-        .find(|p| p.is_file())
+    // Beside the executable (a build tree, Windows, macOS bundles), or where the Debian
+    // package puts it (/usr/bin/arx-messenger → /usr/lib/arx-messenger/ipfs).
+    [
+        dir.join("ipfs"),
+        dir.join("ipfs.exe"),
+        dir.join("../lib/arx-messenger/ipfs"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
 }
 
 /// A Kubo daemon this app started; stopped when dropped.

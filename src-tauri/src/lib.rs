@@ -12,6 +12,7 @@ mod desktop;
 pub mod dto;
 mod error;
 mod events;
+mod group;
 mod ipfs;
 mod keystore;
 mod rich;
@@ -218,6 +219,14 @@ pub fn run() {
             rich::block_conversation,
             rich::delete_request,
             rich::set_ipfs_url,
+            group::group_settings,
+            group::set_group_description,
+            group::set_group_image,
+            group::clear_group_image,
+            group::group_image,
+            group::set_group_policies,
+            group::set_member_role,
+            group::set_disappearing,
             commands::open_link,
             commands::ui_ready,
             commands::set_notifications,

@@ -67,6 +67,7 @@ pub fn message_view(m: MessageOverview) -> MessageView {
         edited: message.edited_at_ns.is_some(),
         deleted: message.deleted,
         read_by: u32::try_from(m.read_by).unwrap_or(u32::MAX),
+        system: message.system.is_some(),
     }
 }
 

@@ -228,9 +228,16 @@ async function main() {
   });
   let open;
   try {
-    const item = await browser.$('[data-testid="conversation-item"]');
+    // bob started the DM, so it waits in Requests: open it there and accept it.
+    const requests = await browser.$("aria/Requests");
+    await requests.waitForClickable({ timeout: 60_000 });
+    await requests.click();
+    const item = await browser.$('[data-testid="request-item"]');
     await item.waitForClickable({ timeout: 60_000 });
     await item.click();
+    const accept = await browser.$("button=Accept");
+    await accept.waitForClickable({ timeout: 60_000 });
+    await accept.click();
     await browser.$('[data-testid="message"]').waitForDisplayed({ timeout: 60_000 });
     // Scroll up through a few pages, so older messages load as a reader would.
     for (let i = 0; i < 5; i++) {

@@ -248,6 +248,40 @@ async function main() {
       }
     }
     await shot("05-after-restart");
+
+    step("a stranger's DM waits in Requests, out of the list, until the app accepts it");
+    // bob and carol are allowed (the app started conversations with them); dave is not.
+    const dave = cli("dave", url);
+    await dave.arx("init");
+    const { conversation: daveDm } = await dave.arx("dm", address);
+    await dave.arx("send", daveDm, "hello from a stranger");
+    const requestsTab = await browser.$("aria/Requests");
+    await requestsTab.waitForClickable({ timeout: 30_000 });
+    await until("the request to arrive", async () => {
+      const count = await byTest("requests-count");
+      return (await count.isExisting()) && (await count.getText()) === "1";
+    }, 60_000);
+    if ((await browser.$$('[data-testid="conversation-item"]')).length !== 2) {
+      throw new Error("the stranger's DM reached the conversation list before it was accepted");
+    }
+    await requestsTab.click();
+    const request = await byTest("request-item");
+    await request.waitForClickable({ timeout: 30_000 });
+    await request.click();
+    await until("the request's message", async () =>
+      (await messageTexts()).some((t) => t.includes("hello from a stranger")),
+    );
+    await shot("06-request");
+    await (await browser.$("button=Accept")).click();
+    await (await byTest("composer-input")).waitForDisplayed({ timeout: 30_000 });
+    await until("the accepted DM in the list", async () => {
+      const items = await browser.$$('[data-testid="conversation-item"]');
+      return items.length === 3;
+    });
+    if (await (await byTest("requests-count")).isExisting()) {
+      throw new Error("the accepted DM is still counted in Requests");
+    }
+    await shot("07-request-accepted");
     console.log("app end-to-end: all steps passed");
   } catch (err) {
     failed = true;

@@ -73,6 +73,9 @@ export function App({
       onNetworkChanged={(network) => {
         setInfo({ ...info, network });
       }}
+      onIpfsUrlChanged={(ipfsUrl) => {
+        setInfo({ ...info, ipfsUrl });
+      }}
     />
   );
 }

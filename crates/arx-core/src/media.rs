@@ -91,14 +91,7 @@ impl Client {
     ) -> Result<PathBuf, CoreError> {
         let attachment = self.attachment(id, index).await?;
         let media = self.media()?;
-        let path = arx_media::download(
-            media.store.as_ref(),
-            &media.cache,
-            &attachment.sealed,
-            progress,
-            media.stall,
-        )
-        .await?;
+        let path = media.open_with(&attachment.sealed, progress).await?;
         Ok(path)
     }
 
@@ -333,7 +326,34 @@ impl ConversationHandle<'_> {
 impl Media {
     /// Fetches and opens a sealed file into the cache.
     pub(crate) async fn open(&self, sealed: &arx_media::Sealed) -> Result<PathBuf, CoreError> {
-        Ok(arx_media::download(self.store.as_ref(), &self.cache, sealed, None, self.stall).await?)
+        self.open_with(sealed, None).await
+    }
+
+    /// [`Media::open`] with progress. A file fetched now is pinned in the background, so this
+    /// device's daemon serves it to others too.
+    async fn open_with(
+        &self,
+        sealed: &arx_media::Sealed,
+        progress: Option<Progress>,
+    ) -> Result<PathBuf, CoreError> {
+        let cached = self.cache.get(&sealed.digest).is_some();
+        let path = arx_media::download(
+            self.store.as_ref(),
+            &self.cache,
+            sealed,
+            progress,
+            self.stall,
+        )
+        .await?;
+        if !cached {
+            let (store, cid) = (self.store.clone(), sealed.cid.clone());
+            tokio::spawn(async move {
+                if let Err(e) = store.pin(&cid).await {
+                    tracing::info!(error = %e, "a fetched file could not be pinned");
+                }
+            });
+        }
+        Ok(path)
     }
 }
 

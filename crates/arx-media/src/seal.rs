@@ -141,17 +141,19 @@ impl<R: Read> SealingReader<R> {
             )
         })?;
         self.remaining -= n as u64;
+        // Sealed in place in the output buffer (no allocation per chunk).
+        self.out.clear();
+        self.out.extend_from_slice(&self.plain[..n]);
         let sealed = if self.remaining == 0 {
             let last = self
                 .encryptor
                 .take()
-                .map(|e| e.encrypt_last(&self.plain[..n]));
+                .map(|e| e.encrypt_last_in_place(&[], &mut self.out));
             last.unwrap_or(Err(chacha20poly1305::aead::Error))
         } else {
-            encryptor.encrypt_next(&self.plain[..n])
-        }
-        .map_err(|_| io::Error::other("sealing failed (more than 2^32 chunks)"))?;
-        self.out = sealed;
+            encryptor.encrypt_next_in_place(&[], &mut self.out)
+        };
+        sealed.map_err(|_| io::Error::other("sealing failed (more than 2^32 chunks)"))?;
         self.pos = 0;
         let mut state = self
             .state

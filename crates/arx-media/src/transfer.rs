@@ -22,6 +22,9 @@ use crate::{
 /// Called with (bytes done, bytes in all) as a transfer goes on.
 pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
 
+/// Buffer of the cache files written and read while fetching and opening.
+const IO_BUFFER: usize = 1024 * 1024;
+
 /// How long a download may go without receiving a byte before it gives up.
 pub const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -97,8 +100,7 @@ pub async fn upload(
 /// Fetches a sealed file into the cache and returns the path of the opened file (at once when
 /// it is cached already). The sealed bytes must be exactly as long as `wanted.size` implies
 /// and hash to `wanted.digest`, or nothing is opened; the opened file is kept only if every
-/// chunk authenticates. The file is pinned afterwards (best effort) so this daemon serves it
-/// too.
+/// chunk authenticates. (Pinning it, so this daemon serves it too, is the caller's choice.)
 pub async fn download(
     store: &dyn MediaStore,
     cache: &MediaCache,
@@ -118,10 +120,14 @@ pub async fn download(
     }
     let expected = seal::sealed_len(wanted.size);
     let sealed = cache.temp_file()?;
-    let mut out = tokio::fs::File::from_std(
-        sealed
-            .reopen()
-            .map_err(|e| MediaError::io("opening a cache file", e))?,
+    // Large buffers: each write to a tokio file is a hop to a blocking thread.
+    let mut out = tokio::io::BufWriter::with_capacity(
+        IO_BUFFER,
+        tokio::fs::File::from_std(
+            sealed
+                .reopen()
+                .map_err(|e| MediaError::io("opening a cache file", e))?,
+        ),
     );
     let mut hasher = Sha256::new();
     let mut received: u64 = 0;
@@ -169,12 +175,14 @@ pub async fn download(
     let key = wanted.key.clone();
     let size = wanted.size;
     let opened = tokio::task::spawn_blocking(move || -> Result<_, MediaError> {
-        let input = std::io::BufReader::new(
+        let input = std::io::BufReader::with_capacity(
+            IO_BUFFER,
             sealed
                 .reopen()
                 .map_err(|e| MediaError::io("reading a cache file", e))?,
         );
-        let output = std::io::BufWriter::new(
+        let output = std::io::BufWriter::with_capacity(
+            IO_BUFFER,
             opened
                 .reopen()
                 .map_err(|e| MediaError::io("writing a cache file", e))?,
@@ -187,11 +195,7 @@ pub async fn download(
     })
     .await
     .map_err(|e| MediaError::io("opening the file", e))??;
-    let path = cache.insert(&wanted.digest, opened)?;
-    if let Err(e) = store.pin(&wanted.cid).await {
-        tracing::warn!(error = %e, "a downloaded file could not be pinned");
-    }
-    Ok(path)
+    cache.insert(&wanted.digest, opened)
 }
 
 #[cfg(test)]

@@ -1,13 +1,24 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import { Composer } from "./Composer";
+import { Composer, type ComposerProps } from "./Composer";
+
+/** The composer's props with nothing to reply to or edit, and files accepted. */
+function props(overrides: Partial<ComposerProps> = {}): ComposerProps {
+  return {
+    conversationId: "c1",
+    placeholder: "Message",
+    onSend: vi.fn(async () => undefined),
+    onSendFiles: vi.fn(async () => undefined),
+    mode: null,
+    onCancelMode: vi.fn(),
+    ...overrides,
+  };
+}
 
 function setup(conversationId = "c1") {
   const onSend = vi.fn(async (_text: string, _markdown: boolean) => undefined);
-  const view = render(
-    <Composer conversationId={conversationId} placeholder="Message" onSend={onSend} />,
-  );
+  const view = render(<Composer {...props({ conversationId, onSend })} />);
   const input = () => screen.getByTestId("composer-input") as HTMLTextAreaElement;
   return { ...view, onSend, input };
 }
@@ -56,22 +67,20 @@ describe("Composer", () => {
   it("keeps a draft per conversation, across switches and restarts", async () => {
     const user = userEvent.setup();
     const onSend = vi.fn(async () => undefined);
-    const { rerender, unmount } = render(
-      <Composer conversationId="a" placeholder="Message" onSend={onSend} />,
-    );
+    const { rerender, unmount } = render(<Composer {...props({ conversationId: "a", onSend })} />);
     const input = () => screen.getByTestId("composer-input") as HTMLTextAreaElement;
     await user.type(input(), "draft for A");
 
-    rerender(<Composer conversationId="b" placeholder="Message" onSend={onSend} />);
+    rerender(<Composer {...props({ conversationId: "b", onSend })} />);
     await waitFor(() => expect(input().value).toBe(""));
     await user.type(input(), "draft for B");
 
-    rerender(<Composer conversationId="a" placeholder="Message" onSend={onSend} />);
+    rerender(<Composer {...props({ conversationId: "a", onSend })} />);
     await waitFor(() => expect(input().value).toBe("draft for A"));
 
     // A restart: the drafts come back from storage.
     unmount();
-    render(<Composer conversationId="b" placeholder="Message" onSend={onSend} />);
+    render(<Composer {...props({ conversationId: "b", onSend })} />);
     expect(input().value).toBe("draft for B");
 
     // Sending clears the draft for good.
@@ -86,7 +95,7 @@ describe("Composer", () => {
     const onSend = vi.fn(async () => {
       throw new Error("The conversation is read-only.");
     });
-    render(<Composer conversationId="c" placeholder="Message" onSend={onSend} />);
+    render(<Composer {...props({ conversationId: "c", onSend })} />);
     const input = screen.getByTestId("composer-input") as HTMLTextAreaElement;
     await user.type(input, "important{Enter}");
     expect(await screen.findByRole("alert")).toHaveTextContent("The conversation is read-only.");

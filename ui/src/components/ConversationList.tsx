@@ -1,11 +1,13 @@
 import { type KeyboardEvent, useEffect, useRef, useState } from "react";
 import type { ConversationView } from "../engine/api";
-import { previewText, relativeTime } from "../lib/format";
+import { messageSummary, relativeTime } from "../lib/format";
 import { filterConversations } from "../state/conversations";
 import { Avatar } from "./Avatar";
-import { StatusIcon } from "./MessageList";
+import { DeliveryMark, StatusIcon } from "./MessageRow";
 
 export interface ConversationListProps {
+  /** The conversation list, or Requests (conversations waiting to be accepted). */
+  kind: "conversations" | "requests";
   /** Already ordered by last activity. */
   conversations: ConversationView[];
   activeId: string | null;
@@ -17,7 +19,7 @@ export interface ConversationListProps {
 function preview(conversation: ConversationView): string {
   const last = conversation.lastMessage;
   if (last === null) return conversation.kind === "group" ? "New group" : "No messages yet";
-  const text = previewText(last.text, last.markdown && !last.isFallback);
+  const text = messageSummary(last);
   const who = last.isMine ? "You: " : conversation.kind === "group" ? `${last.senderLabel}: ` : "";
   return `${who}${text}`;
 }
@@ -26,12 +28,32 @@ function preview(conversation: ConversationView): string {
  * The searchable list of conversations. Arrow keys move between conversations, Enter or a click
  * opens one; Home/End jump to the ends.
  */
+const WORDS = {
+  conversations: {
+    list: "Conversations",
+    search: "Search conversations by name or address",
+    empty: "No conversations yet. Start one with the pencil button.",
+    listId: "conversation-list",
+    itemId: "conversation-item",
+  },
+  requests: {
+    list: "Message requests",
+    search: "Search requests by name or address",
+    empty:
+      "No requests. When someone you have not accepted starts a conversation with you, it waits here.",
+    listId: "request-list",
+    itemId: "request-item",
+  },
+} as const;
+
 export function ConversationList({
+  kind,
   conversations,
   activeId,
   onSelect,
   loading,
 }: ConversationListProps) {
+  const words = WORDS[kind];
   const [query, setQuery] = useState("");
   const shown = filterConversations(conversations, query);
   const listRef = useRef<HTMLUListElement>(null);
@@ -72,7 +94,7 @@ export function ConversationList({
         <input
           type="search"
           className="search-input"
-          aria-label="Search conversations by name or address"
+          aria-label={words.search}
           placeholder="Search"
           value={query}
           onChange={(event) => setQuery(event.target.value)}
@@ -92,15 +114,15 @@ export function ConversationList({
       ) : shown.length === 0 ? (
         <p className="list-note">
           {conversations.length === 0
-            ? "No conversations yet. Start one with the pencil button."
-            : `No conversation matches “${query.trim()}”.`}
+            ? words.empty
+            : `No ${kind === "requests" ? "request" : "conversation"} matches “${query.trim()}”.`}
         </p>
       ) : null}
       <ul
         ref={listRef}
         className="conversation-list"
-        data-testid="conversation-list"
-        aria-label="Conversations"
+        data-testid={words.listId}
+        aria-label={words.list}
         onKeyDown={onKeyDown}
       >
         {shown.map((conversation) => {
@@ -112,7 +134,7 @@ export function ConversationList({
             <li
               key={conversation.id}
               className={`conversation-item${active ? " active" : ""}${unread > 0 ? " unread" : ""}`}
-              data-testid="conversation-item"
+              data-testid={words.itemId}
               data-conversation-id={conversation.id}
             >
               <button
@@ -145,7 +167,13 @@ export function ConversationList({
                   </span>
                   <span className="conversation-bottom">
                     <span className={`conversation-preview${last?.isFallback ? " fallback" : ""}`}>
-                      {last?.isMine ? <StatusIcon status={last.status} /> : null}
+                      {last?.isMine && !last.deleted ? (
+                        conversation.kind === "group" ? (
+                          <StatusIcon status={last.status} />
+                        ) : (
+                          <DeliveryMark message={last} isGroup={false} />
+                        )
+                      ) : null}
                       {preview(conversation)}
                     </span>
                     {unread > 0 ? (

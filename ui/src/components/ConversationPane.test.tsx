@@ -105,3 +105,103 @@ describe("ConversationPane", () => {
     expect(screen.getByText(/queued/)).toHaveTextContent("node unreachable");
   });
 });
+
+describe("the bounded window of messages", () => {
+  function held(): number {
+    const first = screen.getAllByTestId("message")[0];
+    return Number(first?.getAttribute("aria-setsize") ?? 0);
+  }
+
+  async function scrollAndLoad(log: HTMLElement, to: "top" | "bottom", calls: () => number) {
+    const before = calls();
+    act(() => {
+      log.scrollTop = to === "top" ? 0 : log.scrollHeight;
+      fireEvent.scroll(log);
+    });
+    await waitFor(() => expect(calls()).toBe(before + 1));
+    await waitFor(() => expect(screen.queryByRole("status")).toBeNull());
+  }
+
+  it("holds at most 300 messages while scrolling up and back down a long conversation", async () => {
+    const { engine } = setup(2000);
+    const listMessages = vi.spyOn(engine, "listMessages");
+    const calls = () => listMessages.mock.calls.length;
+    expect(await screen.findByText("history 1999")).toBeInTheDocument();
+    const log = screen.getByTestId("message-list");
+
+    // Twelve pages up: 650 messages seen, at most 300 held, and few rendered.
+    for (let page = 0; page < 12; page += 1) {
+      await scrollAndLoad(log, "top", calls);
+      expect(held()).toBeLessThanOrEqual(300);
+      expect(screen.getAllByTestId("message").length).toBeLessThan(60);
+    }
+    expect(held()).toBe(300);
+    expect(listMessages).toHaveBeenLastCalledWith("c-pane", "h1400", 50);
+    expect(screen.queryByText("history 1999")).toBeNull();
+    // Away from the newest, the way back is offered.
+    expect(screen.getByRole("button", { name: /latest messages/i })).toBeInTheDocument();
+
+    // Something new while away does not grow the window.
+    const news = makeMessage({
+      conversationId: "c-pane",
+      text: "news!",
+      sentAtMs: todayAt(11, 59),
+    });
+    engine.messages.get("c-pane")?.push(news);
+    act(() => engine.emit({ kind: "message", message: news }));
+    expect(held()).toBe(300);
+
+    // Back down, a page at a time, to the newest: the window stays bounded.
+    const lastBefore = () => listMessages.mock.calls[calls() - 1]?.[1];
+    for (let page = 0; page < 12 && lastBefore() !== null; page += 1) {
+      await scrollAndLoad(log, "bottom", calls);
+      expect(held()).toBeLessThanOrEqual(300);
+    }
+    // The pages came back in order from where the window ended, then the newest ones.
+    const newer = listMessages.mock.calls.slice(13).map(([, before, limit]) => [before, limit]);
+    expect(newer).toEqual([
+      ["h1750", 50],
+      ["h1800", 50],
+      ["h1850", 50],
+      ["h1900", 50],
+      ["h1950", 50],
+      [null, 100],
+    ]);
+    expect(held()).toBe(300);
+    act(() => {
+      log.scrollTop = log.scrollHeight;
+      fireEvent.scroll(log);
+    });
+    expect(await screen.findByText("news!")).toBeInTheDocument();
+    expect(screen.getByText("history 1999")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /latest messages/i })).toBeNull();
+  });
+
+  it("goes straight to the newest messages with Latest messages", async () => {
+    const { engine } = setup(1000);
+    const listMessages = vi.spyOn(engine, "listMessages");
+    const calls = () => listMessages.mock.calls.length;
+    await screen.findByText("history 999");
+    const log = screen.getByTestId("message-list");
+    for (let page = 0; page < 7; page += 1) await scrollAndLoad(log, "top", calls);
+    expect(screen.queryByText("history 999")).toBeNull();
+
+    await userEvent.click(screen.getByRole("button", { name: /latest messages/i }));
+    expect(await screen.findByText("history 999")).toBeInTheDocument();
+    expect(listMessages).toHaveBeenLastCalledWith("c-pane", null, 50);
+    expect(held()).toBe(50);
+  });
+
+  it("shows a message I send while reading far back, with the newest", async () => {
+    const { engine } = setup(1000);
+    const listMessages = vi.spyOn(engine, "listMessages");
+    const calls = () => listMessages.mock.calls.length;
+    await screen.findByText("history 999");
+    const log = screen.getByTestId("message-list");
+    for (let page = 0; page < 7; page += 1) await scrollAndLoad(log, "top", calls);
+    await userEvent.type(screen.getByTestId("composer-input"), "back in a bit{Enter}");
+    expect(await screen.findByText("back in a bit")).toBeInTheDocument();
+    expect(screen.getByText("history 999")).toBeInTheDocument();
+    expect(held()).toBeLessThanOrEqual(300);
+  });
+});

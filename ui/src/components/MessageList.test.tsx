@@ -23,11 +23,18 @@ function renderList(overrides: Partial<MessageListProps> = {}) {
     messages: [],
     isGroup: false,
     hasMore: false,
+    hasNewer: false,
     loadingOlder: false,
+    loadingNewer: false,
     onLoadOlder: vi.fn(),
+    onLoadNewer: vi.fn(),
+    onJumpToLatest: vi.fn(),
+    onFollowingChange: vi.fn(),
     onRetry: vi.fn(),
     label: "Messages",
     onOpenLink: vi.fn(),
+    files: { openImage: vi.fn(), save: vi.fn(async () => "/home/me/Downloads/x") },
+    actions: null,
     ...overrides,
   };
   const view = render(<MessageList {...props} />);

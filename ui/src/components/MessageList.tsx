@@ -1,15 +1,18 @@
 import { measureElement, useVirtualizer, type Virtualizer } from "@tanstack/react-virtual";
-import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import type { DeliveryStatus, MessageView } from "../engine/api";
-import { dayLabel, fullDateTime, isSameDay, timeOfDay } from "../lib/format";
-import { renderMarkdown } from "../lib/markdown";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import type { MessageView } from "../engine/api";
+import { dayLabel, isSameDay } from "../lib/format";
+import { type AttachmentHandlers, attachmentsHeight } from "./Attachments";
+import { type MessageActions, MessageRow } from "./MessageRow";
 
 /**
  * The messages of one conversation, windowed by @tanstack/react-virtual: only the rows near the
  * viewport are in the DOM, so ten thousand messages scroll like ten. Row heights start as
  * estimates and are replaced by measurements. The list is anchored to its end, as chats are:
  * the row at the top of the viewport stays put when older messages arrive above it, and new
- * messages are followed while the view is at the bottom.
+ * messages are followed while the view is at the bottom. The messages are a bounded window
+ * (`state/messageWindow.ts`): reaching its top asks for older ones, reaching its bottom while it
+ * is away from the newest asks for newer ones.
  */
 
 /**
@@ -29,6 +32,8 @@ type Row =
       runEnd: boolean;
       /** 1-based place among the messages, for screen readers. */
       position: number;
+      /** The message it replies to is among the messages. */
+      quoteLoaded: boolean;
     };
 
 /** Consecutive messages from one sender within this gap form a run (sender name shown once). */
@@ -36,7 +41,10 @@ const RUN_GAP_MS = 5 * 60_000;
 /** Rows rendered beyond each edge of the viewport. */
 const OVERSCAN_ROWS = 8;
 const BOTTOM_SLACK_PX = 48;
-const LOAD_OLDER_THRESHOLD_PX = 400;
+/** Older (newer) messages are asked for this close to the top (bottom). */
+const LOAD_THRESHOLD_PX = 400;
+/** How long the message a quote led to stays highlighted. */
+const HIGHLIGHT_MS = 1600;
 /** The viewport height assumed while the list has none (hidden, not laid out). */
 const FALLBACK_VIEWPORT_PX = 600;
 
@@ -48,6 +56,7 @@ export function buildRows(
 ): Row[] {
   const rows: Row[] = [];
   if (!hasMore && messages.length > 0) rows.push({ kind: "start", key: "start" });
+  const ids = new Set(messages.map((m) => m.id));
   let previous: MessageView | null = null;
   for (let i = 0; i < messages.length; i += 1) {
     const message = messages[i] as MessageView;
@@ -55,6 +64,7 @@ export function buildRows(
     const continuesRun =
       !newDay &&
       previous !== null &&
+      !previous.system &&
       previous.senderInboxId === message.senderInboxId &&
       message.sentAtMs - previous.sentAtMs < RUN_GAP_MS;
     const next = messages[i + 1];
@@ -68,9 +78,10 @@ export function buildRows(
       key: message.id,
       message,
       day: newDay ? dayLabel(message.sentAtMs, nowMs) : null,
-      showSender: isGroup && !message.isMine && !continuesRun,
+      showSender: isGroup && !message.isMine && !message.system && !continuesRun,
       runEnd,
       position: i + 1,
+      quoteLoaded: message.replyTo?.messageId != null && ids.has(message.replyTo.messageId),
     });
     previous = message;
   }
@@ -79,9 +90,17 @@ export function buildRows(
 
 function estimateHeight(row: Row): number {
   if (row.kind === "start") return 56;
-  const lines = Math.max(1, Math.ceil(row.message.text.length / 60));
+  const { message } = row;
+  const lines = Math.max(1, Math.ceil(message.text.length / 60));
   return (
-    36 + lines * 20 + (row.day !== null ? 40 : 0) + (row.showSender ? 18 : 0) + (row.runEnd ? 6 : 0)
+    36 +
+    lines * 20 +
+    (row.day !== null ? 40 : 0) +
+    (row.showSender ? 18 : 0) +
+    (row.runEnd ? 6 : 0) +
+    (message.replyTo !== null ? 44 : 0) +
+    (message.reactions.length > 0 ? 30 : 0) +
+    (message.deleted ? 0 : attachmentsHeight(message.attachments))
   );
 }
 
@@ -98,25 +117,44 @@ function measureRow(
 export interface MessageListProps {
   messages: MessageView[];
   isGroup: boolean;
+  /** Older messages exist before these. */
   hasMore: boolean;
+  /** Newer messages exist after these (the window is away from the newest). */
+  hasNewer: boolean;
   loadingOlder: boolean;
+  loadingNewer: boolean;
   onLoadOlder: () => void;
+  onLoadNewer: () => void;
+  /** Go to the newest messages when they are not loaded. */
+  onJumpToLatest: () => void;
+  /** Whether the person follows the newest message (the view is at its end). */
+  onFollowingChange: (following: boolean) => void;
   onRetry: (messageId: string) => void;
   /** Text read by screen readers for the log, e.g. "Messages with 0x12…". */
   label: string;
   /** A link in a message was followed: the app opens it outside, never in its own window. */
   onOpenLink: (url: string) => void;
+  files: AttachmentHandlers;
+  /** Null where the messages are only read (a request). */
+  actions: MessageActions | null;
 }
 
 export function MessageList({
   messages,
   isGroup,
   hasMore,
+  hasNewer,
   loadingOlder,
+  loadingNewer,
   onLoadOlder,
+  onLoadNewer,
+  onJumpToLatest,
+  onFollowingChange,
   onRetry,
   label,
   onOpenLink,
+  files,
+  actions,
 }: MessageListProps) {
   const scrollRef = useRef<HTMLDivElement>(null);
   // The rows are windowed once the viewport is known, so the list opens exactly at its end.
@@ -133,6 +171,14 @@ export function MessageList({
   // Stable between scroll renders: the virtualizer re-lays out the rows when these change.
   const estimateSize = useCallback((index: number) => estimateHeight(rows[index] as Row), [rows]);
   const getItemKey = useCallback((index: number) => (rows[index] as Row).key, [rows]);
+
+  // Rows added at the end while the window was away from the newest are history, not news:
+  // the view follows only what arrives while it shows the newest (as of the previous render).
+  const wasAway = useRef(hasNewer);
+  useEffect(() => {
+    wasAway.current = hasNewer;
+  }, [hasNewer]);
+  const follows = !hasNewer && !wasAway.current;
 
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -151,12 +197,15 @@ export function MessageList({
           (openingHeight ?? FALLBACK_VIEWPORT_PX),
       ),
     anchorTo: "end",
-    followOnAppend: true,
+    followOnAppend: follows,
     scrollEndThreshold: BOTTOM_SLACK_PX,
   });
   const atBottom = virtualizer.isAtEnd();
   const total = virtualizer.getTotalSize();
   const viewport = virtualizer.scrollRect?.height || FALLBACK_VIEWPORT_PX;
+
+  const following = atBottom && !hasNewer;
+  useEffect(() => onFollowingChange(following), [following, onFollowingChange]);
 
   // Something I just sent is shown even when I had scrolled up.
   const last = messages[messages.length - 1];
@@ -164,8 +213,27 @@ export function MessageList({
   useLayoutEffect(() => {
     if (last === undefined || last.id === lastId.current) return;
     lastId.current = last.id;
-    if (last.isMine) virtualizer.scrollToEnd();
-  }, [last, virtualizer]);
+    if (last.isMine && follows) virtualizer.scrollToEnd();
+  }, [last, virtualizer, follows]);
+
+  // A followed quote scrolls to its message, which is highlighted and takes focus.
+  const [highlightId, setHighlightId] = useState<string | null>(null);
+  const rowsRef = useRef(rows);
+  rowsRef.current = rows;
+  const jumpTo = useCallback(
+    (messageId: string) => {
+      const index = rowsRef.current.findIndex((row) => row.key === messageId);
+      if (index < 0) return;
+      virtualizer.scrollToIndex(index, { align: "center" });
+      setHighlightId(messageId);
+    },
+    [virtualizer],
+  );
+  useEffect(() => {
+    if (highlightId === null) return;
+    const timer = window.setTimeout(() => setHighlightId(null), HIGHLIGHT_MS);
+    return () => window.clearTimeout(timer);
+  }, [highlightId]);
 
   const canLoadOlder = hasMore && !loadingOlder;
   // A short first page leaves nothing to scroll: fetch older messages until the view is full.
@@ -193,9 +261,10 @@ export function MessageList({
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable.
         tabIndex={0}
         onScroll={(event) => {
-          if (event.currentTarget.scrollTop < LOAD_OLDER_THRESHOLD_PX && canLoadOlder) {
-            onLoadOlder();
-          }
+          const list = event.currentTarget;
+          if (list.scrollTop < LOAD_THRESHOLD_PX && canLoadOlder) onLoadOlder();
+          const below = list.scrollHeight - list.clientHeight - list.scrollTop;
+          if (below < LOAD_THRESHOLD_PX && hasNewer && !loadingNewer) onLoadNewer();
         }}
         // Links are anchors (keyboard-reachable); a click or Enter on one bubbles up here.
         onClick={(event) => {
@@ -229,11 +298,17 @@ export function MessageList({
                     ) : null}
                     <MessageRow
                       message={row.message}
+                      isGroup={isGroup}
                       showSender={row.showSender}
                       runEnd={row.runEnd}
-                      onRetry={onRetry}
                       position={row.position}
                       setSize={messages.length}
+                      quoteLoaded={row.quoteLoaded}
+                      highlighted={row.key === highlightId}
+                      onRetry={onRetry}
+                      onJumpTo={jumpTo}
+                      files={files}
+                      actions={actions}
                     />
                   </>
                 )}
@@ -242,115 +317,20 @@ export function MessageList({
           })}
         </div>
       </div>
-      {!atBottom ? (
-        <button type="button" className="jump-latest" onClick={() => virtualizer.scrollToEnd()}>
+      {loadingNewer ? (
+        <div className="loading-newer" role="status">
+          Loading later messages…
+        </div>
+      ) : null}
+      {!atBottom || hasNewer ? (
+        <button
+          type="button"
+          className="jump-latest"
+          onClick={() => (hasNewer ? onJumpToLatest() : virtualizer.scrollToEnd())}
+        >
           <span aria-hidden="true">↓</span> Latest messages
         </button>
       ) : null}
     </div>
   );
 }
-
-const STATUS_LABEL: Record<DeliveryStatus, string> = {
-  sending: "Sending",
-  sent: "Sent",
-  failed: "Not sent",
-};
-
-export function StatusIcon({ status }: { status: DeliveryStatus }) {
-  return (
-    <span className={`status status-${status}`} role="img" aria-label={STATUS_LABEL[status]}>
-      {status === "sending" ? (
-        <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
-          <circle cx="8" cy="8" r="6" fill="none" stroke="currentColor" strokeWidth="1.5" />
-          <path d="M8 4.5V8l2.5 1.5" fill="none" stroke="currentColor" strokeWidth="1.5" />
-        </svg>
-      ) : status === "sent" ? (
-        <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
-          <path d="M3 8.5l3 3 7-7" fill="none" stroke="currentColor" strokeWidth="1.8" />
-        </svg>
-      ) : (
-        <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
-          <circle cx="8" cy="8" r="7" fill="currentColor" />
-          <path d="M8 4v5M8 11v1.2" stroke="var(--bg)" strokeWidth="1.8" />
-        </svg>
-      )}
-    </span>
-  );
-}
-
-interface MessageRowProps {
-  message: MessageView;
-  showSender: boolean;
-  runEnd: boolean;
-  onRetry: (messageId: string) => void;
-  position: number;
-  setSize: number;
-}
-
-const MessageRow = memo(function MessageRow({
-  message,
-  showSender,
-  runEnd,
-  onRetry,
-  position,
-  setSize,
-}: MessageRowProps) {
-  const html = useMemo(
-    () => (message.markdown && !message.isFallback ? renderMarkdown(message.text) : null),
-    [message.markdown, message.isFallback, message.text],
-  );
-  const classes = [
-    "message",
-    message.isMine ? "mine" : "theirs",
-    runEnd ? "run-end" : "",
-    message.status === "failed" ? "is-failed" : "",
-  ]
-    .filter(Boolean)
-    .join(" ");
-  return (
-    <article
-      className={classes}
-      data-testid="message"
-      data-message-id={message.id}
-      data-status={message.status}
-      data-mine={message.isMine ? "true" : "false"}
-      aria-posinset={position}
-      aria-setsize={setSize}
-    >
-      {showSender ? <div className="sender">{message.senderLabel}</div> : null}
-      <div className="bubble">
-        <span className="sr-only">{message.isMine ? "You: " : `${message.senderLabel}: `}</span>
-        {message.isFallback ? (
-          <p className="fallback">
-            <span className="fallback-tag">This message type isn't supported here.</span>{" "}
-            {message.text}
-          </p>
-        ) : html !== null ? (
-          // Sanitized by renderMarkdown (DOMPurify, formatting tags only).
-          // biome-ignore lint/security/noDangerouslySetInnerHtml: the HTML is sanitized above.
-          <div className="markdown" dangerouslySetInnerHTML={{ __html: html }} />
-        ) : (
-          <p className="plain">{message.text}</p>
-        )}
-        <span className="meta">
-          <time
-            dateTime={new Date(message.sentAtMs).toISOString()}
-            title={fullDateTime(message.sentAtMs)}
-          >
-            {timeOfDay(message.sentAtMs)}
-          </time>
-          {message.isMine ? <StatusIcon status={message.status} /> : null}
-        </span>
-      </div>
-      {message.status === "failed" ? (
-        <div className="failed-row">
-          <span>Not sent.</span>
-          <button type="button" className="link-button" onClick={() => onRetry(message.id)}>
-            Retry
-          </button>
-        </div>
-      ) : null}
-    </article>
-  );
-});

@@ -1,4 +1,12 @@
-import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
+import {
+  type KeyboardEvent,
+  useCallback,
+  useEffect,
+  useMemo,
+  useReducer,
+  useRef,
+  useState,
+} from "react";
 import {
   type AppInfo,
   type ConversationView,
@@ -6,7 +14,13 @@ import {
   type NetworkSetting,
 } from "../engine/api";
 import { useEngine, useEngineEvents } from "../engine/context";
-import { conversationsReducer, sortConversations, totalUnread } from "../state/conversations";
+import {
+  type ConversationsAction,
+  conversationsReducer,
+  requestsReducer,
+  sortConversations,
+  totalUnread,
+} from "../state/conversations";
 import { type Connection, ConnectionPill } from "./ConnectionStatus";
 import { ConversationList } from "./ConversationList";
 import { ConversationPane } from "./ConversationPane";
@@ -18,26 +32,45 @@ import { SettingsDialog } from "./SettingsDialog";
 export interface MessengerProps {
   info: AppInfo;
   onNetworkChanged: (network: NetworkSetting) => void;
+  /** Files now go through this Kubo RPC URL (null: the app's own IPFS node). */
+  onIpfsUrlChanged?: (url: string | null) => void;
   /** Called once the conversation list first shows (or fails to load). */
   onReady?: () => void;
   /** The WalletConnect (Reown) project id this build was made with, if any. */
   walletConnectProjectId: string | null;
 }
 
-/** The signed-in app: conversation list, the open conversation, and the group info panel. */
+type SidebarTab = "conversations" | "requests";
+
+/**
+ * The signed-in app: the conversation list and Requests, the open conversation, and the group
+ * info panel.
+ */
 export function Messenger({
   info,
   onNetworkChanged,
+  onIpfsUrlChanged,
   onReady,
   walletConnectProjectId,
 }: MessengerProps) {
   const engine = useEngine();
-  const [conversations, dispatch] = useReducer(
+  const [conversations, dispatchList] = useReducer(
     conversationsReducer,
     new Map<string, ConversationView>(),
   );
+  const [requests, dispatchRequests] = useReducer(
+    requestsReducer,
+    new Map<string, ConversationView>(),
+  );
+  // Every change goes to both places: each keeps the conversations whose consent is its own.
+  const dispatch = useCallback((action: ConversationsAction) => {
+    dispatchList(action);
+    dispatchRequests(action);
+  }, []);
+  const [tab, setTab] = useState<SidebarTab>("conversations");
   const [loading, setLoading] = useState(true);
   const [loadError, setLoadError] = useState<string | null>(null);
+  const [requestsError, setRequestsError] = useState<string | null>(null);
   const [activeId, setActiveId] = useState<string | null>(null);
   const [infoOpen, setInfoOpen] = useState(false);
   const [dialog, setDialog] = useState<"new" | "settings" | null>(null);
@@ -48,15 +81,22 @@ export function Messenger({
   activeRef.current = activeId;
   const conversationsRef = useRef(conversations);
   conversationsRef.current = conversations;
+  const requestsRef = useRef(requests);
+  requestsRef.current = requests;
 
   const load = useCallback(() => {
     setLoading(true);
     setLoadError(null);
+    setRequestsError(null);
     engine
       .listConversations()
-      .then((list) => dispatch({ type: "loaded", conversations: list }))
+      .then((list) => dispatchList({ type: "loaded", conversations: list }))
       .catch((raw: unknown) => setLoadError(EngineError.from(raw).message))
       .finally(() => setLoading(false));
+    engine
+      .listRequests()
+      .then((list) => dispatchRequests({ type: "loaded", conversations: list }))
+      .catch((raw: unknown) => setRequestsError(EngineError.from(raw).message));
   }, [engine]);
   useEffect(() => load(), [load]);
   const readyRef = useRef(onReady);
@@ -74,11 +114,20 @@ export function Messenger({
           activeConversationId: activeRef.current,
         });
         break;
-      case "conversation":
-        dispatch({ type: "upsert", conversation: event.conversation });
+      case "conversation": {
+        const { conversation } = event;
+        dispatch({ type: "upsert", conversation });
+        if (conversation.consent === "denied" && activeRef.current === conversation.id) {
+          setActiveId(null);
+          setInfoOpen(false);
+          setNotice(`“${conversation.title}” is hidden: it was blocked or deleted.`);
+        }
         break;
+      }
       case "conversationRemoved": {
-        const gone = conversationsRef.current.get(event.conversationId);
+        const gone =
+          conversationsRef.current.get(event.conversationId) ??
+          requestsRef.current.get(event.conversationId);
         dispatch({ type: "removed", conversationId: event.conversationId });
         if (activeRef.current === event.conversationId) {
           setActiveId(null);
@@ -96,6 +145,7 @@ export function Messenger({
         break;
       case "openConversation":
         setActiveId(event.conversationId);
+        if (requestsRef.current.has(event.conversationId)) setTab("requests");
         setNotice(null);
         setDialog(null);
         break;
@@ -103,12 +153,14 @@ export function Messenger({
   });
 
   const sorted = useMemo(() => sortConversations(conversations), [conversations]);
+  const sortedRequests = useMemo(() => sortConversations(requests), [requests]);
   const unread = totalUnread(conversations);
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) ARX` : "ARX";
   }, [unread]);
 
-  const active = activeId !== null ? (conversations.get(activeId) ?? null) : null;
+  const active =
+    activeId !== null ? (conversations.get(activeId) ?? requests.get(activeId) ?? null) : null;
 
   const select = useCallback((id: string) => {
     setActiveId(id);
@@ -116,11 +168,50 @@ export function Messenger({
     if (conversationsRef.current.get(id)?.kind !== "group") setInfoOpen(false);
   }, []);
 
-  const onRead = useCallback((id: string) => dispatch({ type: "read", conversationId: id }), []);
+  const onRead = useCallback(
+    (id: string) => dispatch({ type: "read", conversationId: id }),
+    [dispatch],
+  );
+
+  const accepted = useCallback(
+    (conversation: ConversationView) => {
+      dispatch({ type: "upsert", conversation });
+      setTab("conversations");
+    },
+    [dispatch],
+  );
+
+  const requestRemoved = useCallback(
+    (conversation: ConversationView, how: "blocked" | "deleted") => {
+      dispatch({ type: "removed", conversationId: conversation.id });
+      setActiveId(null);
+      setNotice(
+        how === "blocked"
+          ? `Blocked. Nothing more from “${conversation.title}” will reach you.`
+          : `The request “${conversation.title}” was deleted.`,
+      );
+    },
+    [dispatch],
+  );
+
+  const requestCount = requests.size;
+  const tabs: SidebarTab[] = ["conversations", "requests"];
+  const onTabKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    const at = tabs.indexOf(tab);
+    let next: SidebarTab | undefined;
+    if (event.key === "ArrowRight" || event.key === "ArrowLeft") next = tabs[(at + 1) % 2];
+    else if (event.key === "Home") next = tabs[0];
+    else if (event.key === "End") next = tabs[1];
+    if (next === undefined) return;
+    event.preventDefault();
+    setTab(next);
+    document.getElementById(`sidebar-tab-${next}`)?.focus();
+  };
 
   const opened = (conversation: ConversationView) => {
     dispatch({ type: "upsert", conversation });
     setDialog(null);
+    setTab(conversation.consent === "unknown" ? "requests" : "conversations");
     select(conversation.id);
   };
 
@@ -179,12 +270,79 @@ export function Messenger({
             </button>
           </div>
         ) : null}
-        <ConversationList
-          conversations={sorted}
-          activeId={activeId}
-          onSelect={select}
-          loading={loading && conversations.size === 0}
-        />
+        <div className="sidebar-tabs" role="tablist" aria-label="Show" onKeyDown={onTabKeyDown}>
+          <button
+            type="button"
+            role="tab"
+            id="sidebar-tab-conversations"
+            className={`sidebar-tab${tab === "conversations" ? " selected" : ""}`}
+            aria-selected={tab === "conversations"}
+            aria-controls="sidebar-panel"
+            tabIndex={tab === "conversations" ? 0 : -1}
+            onClick={() => setTab("conversations")}
+          >
+            Conversations
+          </button>
+          <button
+            type="button"
+            role="tab"
+            id="sidebar-tab-requests"
+            data-testid="requests-tab"
+            className={`sidebar-tab${tab === "requests" ? " selected" : ""}`}
+            aria-label="Requests"
+            aria-describedby="sidebar-requests-count"
+            aria-selected={tab === "requests"}
+            aria-controls="sidebar-panel"
+            tabIndex={tab === "requests" ? 0 : -1}
+            onClick={() => setTab("requests")}
+          >
+            Requests
+            {requestCount > 0 ? (
+              <span className="count-badge" aria-hidden="true" data-testid="requests-count">
+                {requestCount > 99 ? "99+" : requestCount}
+              </span>
+            ) : null}
+          </button>
+          <span id="sidebar-requests-count" hidden>
+            {requestCount === 0
+              ? "No requests"
+              : `${requestCount} ${requestCount === 1 ? "request" : "requests"} waiting`}
+          </span>
+        </div>
+        <div
+          className="sidebar-panel"
+          role="tabpanel"
+          id="sidebar-panel"
+          aria-labelledby={`sidebar-tab-${tab}`}
+        >
+          {tab === "conversations" ? (
+            <ConversationList
+              kind="conversations"
+              conversations={sorted}
+              activeId={activeId}
+              onSelect={select}
+              loading={loading && conversations.size === 0}
+            />
+          ) : (
+            <>
+              {requestsError !== null ? (
+                <div className="list-note" role="alert">
+                  <p>The requests could not be loaded: {requestsError}</p>
+                  <button type="button" className="button" onClick={load}>
+                    Try again
+                  </button>
+                </div>
+              ) : null}
+              <ConversationList
+                kind="requests"
+                conversations={sortedRequests}
+                activeId={activeId}
+                onSelect={select}
+                loading={false}
+              />
+            </>
+          )}
+        </div>
         {account !== null ? (
           <footer className="sidebar-footer">
             <span className="account-label">Signed in as</span>
@@ -212,6 +370,8 @@ export function Messenger({
             onToggleInfo={() => setInfoOpen((open) => !open)}
             onBack={() => setActiveId(null)}
             onRead={onRead}
+            onAccepted={accepted}
+            onRequestRemoved={requestRemoved}
           />
         ) : (
           <div className="welcome">
@@ -236,7 +396,7 @@ export function Messenger({
         )}
       </main>
 
-      {infoOpen && active !== null && active.kind === "group" ? (
+      {infoOpen && active !== null && active.kind === "group" && active.consent === "allowed" ? (
         <GroupInfoPanel
           key={active.id}
           conversation={active}
@@ -258,6 +418,7 @@ export function Messenger({
           info={info}
           onClose={() => setDialog(null)}
           onNetworkChanged={onNetworkChanged}
+          onIpfsUrlChanged={onIpfsUrlChanged}
           walletConnectProjectId={walletConnectProjectId}
         />
       ) : null}

@@ -40,16 +40,18 @@ vi.mock("../wallet/appkit", () => ({
 
 function renderSettings(engine: FakeEngine, walletConnectProjectId: string | null = null) {
   const onClose = vi.fn();
+  const onIpfsUrlChanged = vi.fn();
   renderWithEngine(
     <SettingsDialog
       info={engine.info}
       onClose={onClose}
       onNetworkChanged={vi.fn()}
+      onIpfsUrlChanged={onIpfsUrlChanged}
       walletConnectProjectId={walletConnectProjectId}
     />,
     engine,
   );
-  return { onClose };
+  return { onClose, onIpfsUrlChanged };
 }
 
 function externalAccountEngine(): FakeEngine {
@@ -228,5 +230,67 @@ describe("wallet key backup", () => {
     await userEvent.click(screen.getByRole("button", { name: "Show the key" }));
     expect(exportKey).toHaveBeenCalledTimes(1);
     expect(await screen.findByTestId("wallet-key")).toHaveTextContent(`0x${"ab".repeat(32)}`);
+  });
+});
+
+describe("files (IPFS) in settings", () => {
+  function section() {
+    return screen.getByRole("region", { name: "Files (IPFS)" });
+  }
+
+  it("switches files to a Kubo RPC URL after checking it, and back to the app's own node", async () => {
+    const engine = new FakeEngine();
+    const setIpfsUrl = vi.spyOn(engine, "setIpfsUrl");
+    const { onIpfsUrlChanged } = renderSettings(engine);
+    const files = section();
+    expect(within(files).getByTestId("ipfs-in-use")).toHaveTextContent(
+      "Now: the app's own IPFS node.",
+    );
+    expect(within(files).queryByRole("button", { name: "Use the app's own node" })).toBeNull();
+    const field = within(files).getByLabelText("Kubo RPC URL");
+    const save = within(files).getByRole("button", { name: "Save" });
+    expect(save).toBeDisabled();
+
+    await userEvent.type(field, "ftp://kubo.example.org");
+    await userEvent.click(save);
+    expect(within(files).getByText(/must start with http:\/\/ or https:\/\//)).toBeInTheDocument();
+    expect(field).toHaveAttribute("aria-invalid", "true");
+    expect(setIpfsUrl).not.toHaveBeenCalled();
+
+    await userEvent.clear(field);
+    await userEvent.type(field, "http://127.0.0.1:5001{Enter}");
+    expect(setIpfsUrl).toHaveBeenCalledWith("http://127.0.0.1:5001");
+    expect(
+      await within(files).findByText("Saved. Files now go through http://127.0.0.1:5001."),
+    ).toBeInTheDocument();
+    expect(within(files).getByTestId("ipfs-in-use")).toHaveTextContent(
+      "Now: the Kubo RPC API at http://127.0.0.1:5001.",
+    );
+    expect(onIpfsUrlChanged).toHaveBeenCalledWith("http://127.0.0.1:5001");
+
+    await userEvent.click(within(files).getByRole("button", { name: "Use the app's own node" }));
+    expect(setIpfsUrl).toHaveBeenLastCalledWith(null);
+    expect(
+      await within(files).findByText("Saved. Files now go through the app's own IPFS node."),
+    ).toBeInTheDocument();
+    expect(field).toHaveValue("");
+    expect(onIpfsUrlChanged).toHaveBeenLastCalledWith(null);
+  });
+
+  it("shows the URL in use and the engine's refusal", async () => {
+    const engine = new FakeEngine();
+    engine.info = { ...engine.info, ipfsUrl: "http://10.0.0.2:5001" };
+    engine.failures.set(
+      "setIpfsUrl",
+      new EngineError("app.settings", "The settings file cannot be written."),
+    );
+    renderSettings(engine);
+    const files = section();
+    expect(within(files).getByLabelText("Kubo RPC URL")).toHaveValue("http://10.0.0.2:5001");
+    await userEvent.click(within(files).getByRole("button", { name: "Use the app's own node" }));
+    expect(
+      await within(files).findByText("The settings file cannot be written."),
+    ).toBeInTheDocument();
+    expect(within(files).getByTestId("ipfs-in-use")).toHaveTextContent("http://10.0.0.2:5001");
   });
 });

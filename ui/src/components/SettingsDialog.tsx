@@ -2,7 +2,7 @@ import { type FormEvent, useEffect, useRef, useState } from "react";
 import type { AppInfo, NetworkSetting } from "../engine/api";
 import { useEngine } from "../engine/context";
 import { useEngineAction } from "../lib/useEngineAction";
-import { nodeUrlProblem } from "../lib/validate";
+import { kuboUrlProblem, nodeUrlProblem } from "../lib/validate";
 import { CopyButton } from "./CopyButton";
 import { DevicesSection } from "./DevicesSection";
 import { Dialog } from "./Dialog";
@@ -13,6 +13,8 @@ export interface SettingsDialogProps {
   info: AppInfo;
   onClose: () => void;
   onNetworkChanged: (network: NetworkSetting) => void;
+  /** Files now go through this Kubo RPC URL (null: the app's own IPFS node). */
+  onIpfsUrlChanged?: (url: string | null) => void;
   /** The WalletConnect (Reown) project id this build was made with, if any. */
   walletConnectProjectId: string | null;
 }
@@ -21,12 +23,14 @@ export function SettingsDialog({
   info,
   onClose,
   onNetworkChanged,
+  onIpfsUrlChanged = () => undefined,
   walletConnectProjectId,
 }: SettingsDialogProps) {
   return (
     <Dialog title="Settings" onClose={onClose} className="settings">
       <div className="settings-body">
         <NetworkSection current={info.network} onChanged={onNetworkChanged} />
+        <IpfsSection current={info.ipfsUrl} onChanged={onIpfsUrlChanged} />
         {info.account !== null ? (
           <section className="settings-section" aria-labelledby="settings-account">
             <h3 id="settings-account">Account</h3>
@@ -67,6 +71,104 @@ export function SettingsDialog({
         </section>
       </div>
     </Dialog>
+  );
+}
+
+/**
+ * Where files go: the app's own IPFS node, or a Kubo daemon's RPC API at a URL. The engine
+ * restarts on a change.
+ */
+function IpfsSection({
+  current,
+  onChanged,
+}: {
+  current: string | null;
+  onChanged: (url: string | null) => void;
+}) {
+  const engine = useEngine();
+  // What the engine uses now (the prop is what it used when the dialog opened).
+  const [inUse, setInUse] = useState(current);
+  const [url, setUrl] = useState(current ?? "");
+  const { busy, problem, setProblem, run } = useEngineAction();
+  const [saved, setSaved] = useState<string | null>(null);
+
+  const apply = (next: string | null) => {
+    setSaved(null);
+    void run(async () => {
+      await engine.setIpfsUrl(next);
+      setInUse(next);
+      setUrl(next ?? "");
+      setSaved(
+        next === null
+          ? "Saved. Files now go through the app's own IPFS node."
+          : `Saved. Files now go through ${next}.`,
+      );
+      onChanged(next);
+    });
+  };
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const invalid = kuboUrlProblem(url);
+    if (invalid !== null) {
+      setProblem(invalid);
+      return;
+    }
+    apply(url.trim());
+  };
+
+  return (
+    <section className="settings-section" aria-labelledby="settings-ipfs">
+      <h3 id="settings-ipfs">Files (IPFS)</h3>
+      <p className="field-hint">
+        Files are encrypted on this computer, then stored through IPFS. Only the people in the
+        conversation can open them.
+      </p>
+      <p data-testid="ipfs-in-use">
+        {inUse === null ? (
+          "Now: the app's own IPFS node."
+        ) : (
+          <>
+            Now: the Kubo RPC API at <code>{inUse}</code>.
+          </>
+        )}
+      </p>
+      <form className="form" onSubmit={submit} noValidate>
+        <label className="field">
+          <span className="field-label">Kubo RPC URL</span>
+          <input
+            className="input mono"
+            type="url"
+            value={url}
+            placeholder="http://127.0.0.1:5001"
+            spellCheck={false}
+            aria-invalid={problem !== null}
+            onChange={(event) => {
+              setUrl(event.target.value);
+              setProblem(null);
+              setSaved(null);
+            }}
+          />
+        </label>
+        <p className={problem !== null ? "field-error" : "field-hint"} role="status">
+          {problem ?? saved ?? ""}
+        </p>
+        <div className="dialog-actions">
+          {inUse !== null ? (
+            <button type="button" className="button" disabled={busy} onClick={() => apply(null)}>
+              Use the app's own node
+            </button>
+          ) : null}
+          <button
+            type="submit"
+            className="button primary"
+            disabled={busy || url.trim() === (inUse ?? "")}
+          >
+            {busy ? "Saving…" : "Save"}
+          </button>
+        </div>
+      </form>
+    </section>
   );
 }
 

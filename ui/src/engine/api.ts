@@ -13,8 +13,10 @@ export type {
   AddFailure,
   AddMembersResult,
   AppInfo,
+  AttachmentView,
   Code,
   ConnectionState,
+  Consent,
   ConversationKind,
   ConversationView,
   CreateGroupResult,
@@ -26,8 +28,11 @@ export type {
   MessagePage,
   MessageView,
   NetworkSetting,
+  ReactionView,
+  ReplyView,
   RevokeResult,
   Role,
+  TransferProgress,
   WalletKind,
 } from "./bindings";
 
@@ -49,6 +54,9 @@ import type {
 } from "./bindings";
 
 export type EngineListener = (event: EngineEvent) => void;
+
+/** The most a pasted or picked file may weigh (`sendPasted`); larger files go by path. */
+export const MAX_PASTED_BYTES = 25 * 1024 * 1024;
 
 export interface EngineApi {
   appInfo(): Promise<AppInfo>;
@@ -77,6 +85,49 @@ export interface EngineApi {
    */
   sendText(conversationId: string, text: string, markdown: boolean): Promise<MessageView>;
   retryMessage(messageId: string): Promise<void>;
+  /**
+   * Sends files by their paths on this computer (dropped on the window) as one message with
+   * `caption`; progress arrives as transfer events named `transferId`.
+   */
+  sendFiles(
+    conversationId: string,
+    paths: string[],
+    caption: string,
+    transferId: string,
+  ): Promise<MessageView>;
+  /** Sends one file given as bytes (base64, at most MAX_PASTED_BYTES): pasted or picked. */
+  sendPasted(
+    conversationId: string,
+    name: string,
+    dataBase64: string,
+    caption: string,
+    transferId: string,
+  ): Promise<MessageView>;
+  /**
+   * Fetches and opens image `index` of a message: a `data:` URL. Progress arrives as transfer
+   * events named `<messageId>/<index>` (see `attachmentTransferId`).
+   */
+  openImage(messageId: string, index: number): Promise<string>;
+  /** Saves file `index` of a message into the Downloads folder (never over a file) and says where. */
+  saveAttachment(messageId: string, index: number): Promise<string>;
+  /** Answers a message; resolves to the new reply. */
+  reply(messageId: string, text: string, markdown: boolean): Promise<MessageView>;
+  /** Adds `emoji` to a message, or takes it back (`remove`); resolves to the message as it is now. */
+  react(messageId: string, emoji: string, remove: boolean): Promise<MessageView>;
+  /** Replaces the text of one of this person's messages; resolves to the message as edited. */
+  editMessage(messageId: string, text: string, markdown: boolean): Promise<MessageView>;
+  /** Deletes one of this person's messages for everyone; resolves to it, now `deleted`. */
+  deleteMessage(messageId: string): Promise<MessageView>;
+  /** Conversations waiting in Requests (consent "unknown"), most recently active first. */
+  listRequests(): Promise<ConversationView[]>;
+  /** Moves a request to the conversation list and allows whoever started it. */
+  acceptRequest(conversationId: string): Promise<void>;
+  /** Hides the conversation and everything else from its other person (a DM) or inviter. */
+  blockConversation(conversationId: string): Promise<void>;
+  /** Hides one request; its sender is neither allowed nor blocked. */
+  deleteRequest(conversationId: string): Promise<void>;
+  /** Files go through the Kubo RPC API at `url`, or the app's own IPFS node (null); the engine restarts. */
+  setIpfsUrl(url: string | null): Promise<void>;
   markRead(conversationId: string): Promise<void>;
   /** The app restarts its engine on the new network. */
   setNetwork(network: NetworkSetting): Promise<void>;
@@ -104,6 +155,13 @@ export interface EngineApi {
   uiReady(): Promise<void>;
   /** Registers a listener for engine events; the returned function removes it. */
   subscribe(listener: EngineListener): () => void;
+  /** Calls `handler` with the paths of files dropped on the window; the returned function stops. */
+  onFileDrop(handler: (paths: string[]) => void): () => void;
+}
+
+/** The transfer id of opening or saving file `index` of a message (its progress events). */
+export function attachmentTransferId(messageId: string, index: number): string {
+  return `${messageId}/${index}`;
 }
 
 /** Error codes the UI branches on. Other codes are shown with the engine's message. */

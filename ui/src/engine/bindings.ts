@@ -1,6 +1,6 @@
 // Generated from the Rust types in src-tauri/src/dto.rs by `cargo test -p arx-messenger bindings` (ARX_UPDATE_BINDINGS=1 rewrites it). Do not edit.
 
-export type Code = "identity.malformed" | "identity.inbox_id_mismatch" | "identity.inbox_exists" | "identity.inbox_not_found" | "identity.signature_invalid" | "identity.signature_replayed" | "identity.unauthorized" | "identity.not_member" | "identity.already_member" | "identity.too_many_installations" | "identity.too_many_wallets" | "identity.too_many_actions" | "identity.smart_wallet_unsupported" | "identity.chain_unavailable" | "topic.unknown_kind" | "topic.invalid_id" | "envelope.hash_mismatch" | "envelope.signature_invalid" | "envelope.malformed" | "publish.empty_batch" | "publish.batch_too_large" | "envelope.too_large" | "envelope.payload_topic_mismatch" | "mls.invalid_message" | "mls.group_id_mismatch" | "key_package.invalid" | "key_package.installation_not_associated" | "identity.address_in_use" | "identity.log_full" | "request.invalid" | "rate.limited" | "subscribe.lagged" | "subscribe.too_many" | "node.shutting_down" | "store.conflict" | "store.unavailable" | "core.data_dir" | "core.database" | "core.database_corrupt" | "core.state_conflict" | "core.not_registered" | "core.intent_failed" | "network.unreachable" | "network.invalid_answer" | "network.unknown_originator" | "identity.unavailable" | "network.unknown_refusal" | "wallet.signing_failed" | "identity.signature_mismatch" | "identity.not_on_arx" | "mls.storage" | "mls.operation_failed" | "mls.undecodable" | "mls.welcome_rejected" | "mls.invalid_credential" | "group.leaf_not_associated" | "group.commit_refused" | "group.invalid_settings" | "group.not_permitted" | "group.not_a_member" | "group.commit_in_flight" | "group.gave_up" | "group.key_package_unusable" | "dm.converging" | "dm.peer_unreachable" | "input.invalid" | "media.not_configured" | "app.internal" | "app.starting" | "app.settings" | "app.local_node" | "app.key_store" | "app.external_wallet" | "app.already_signed_in" | "app.open_link" | "app.ready_file" | "ui.unknown";
+export type Code = "identity.malformed" | "identity.inbox_id_mismatch" | "identity.inbox_exists" | "identity.inbox_not_found" | "identity.signature_invalid" | "identity.signature_replayed" | "identity.unauthorized" | "identity.not_member" | "identity.already_member" | "identity.too_many_installations" | "identity.too_many_wallets" | "identity.too_many_actions" | "identity.smart_wallet_unsupported" | "identity.chain_unavailable" | "topic.unknown_kind" | "topic.invalid_id" | "envelope.hash_mismatch" | "envelope.signature_invalid" | "envelope.malformed" | "publish.empty_batch" | "publish.batch_too_large" | "envelope.too_large" | "envelope.payload_topic_mismatch" | "mls.invalid_message" | "mls.group_id_mismatch" | "key_package.invalid" | "key_package.installation_not_associated" | "identity.address_in_use" | "identity.log_full" | "request.invalid" | "rate.limited" | "subscribe.lagged" | "subscribe.too_many" | "node.shutting_down" | "store.conflict" | "store.unavailable" | "core.data_dir" | "core.database" | "core.database_corrupt" | "core.state_conflict" | "core.not_registered" | "core.intent_failed" | "network.unreachable" | "network.invalid_answer" | "network.unknown_originator" | "identity.unavailable" | "network.unknown_refusal" | "wallet.signing_failed" | "identity.signature_mismatch" | "identity.not_on_arx" | "mls.storage" | "mls.operation_failed" | "mls.undecodable" | "mls.welcome_rejected" | "mls.invalid_credential" | "group.leaf_not_associated" | "group.commit_refused" | "group.invalid_settings" | "group.not_permitted" | "group.not_a_member" | "group.commit_in_flight" | "group.gave_up" | "group.key_package_unusable" | "dm.converging" | "dm.peer_unreachable" | "input.invalid" | "media.not_configured" | "media.too_large" | "media.too_many" | "media.unreadable" | "media.image_too_large" | "media.invalid_image" | "media.unavailable" | "media.digest_mismatch" | "media.decrypt_failed" | "media.invalid_attachment" | "media.io" | "app.internal" | "app.starting" | "app.settings" | "app.local_node" | "app.key_store" | "app.external_wallet" | "app.already_signed_in" | "app.open_link" | "app.ready_file" | "ui.unknown";
 
 export type Commands = {
   app_info: { args: Record<string, never>; result: AppInfo };
@@ -43,6 +43,14 @@ export type Commands = {
   block_conversation: { args: { conversationId: string }; result: null };
   delete_request: { args: { conversationId: string }; result: null };
   set_ipfs_url: { args: { url: string | null }; result: null };
+  group_settings: { args: { conversationId: string }; result: GroupSettingsView };
+  set_group_description: { args: { conversationId: string, description: string }; result: null };
+  set_group_image: { args: { conversationId: string, dataBase64: string }; result: null };
+  clear_group_image: { args: { conversationId: string }; result: null };
+  group_image: { args: { conversationId: string }; result: string | null };
+  set_group_policies: { args: { conversationId: string, policies: PoliciesView }; result: null };
+  set_member_role: { args: { conversationId: string, inboxId: string, role: Role }; result: null };
+  set_disappearing: { args: { conversationId: string, seconds: number | null }; result: null };
 };
 
 export type ConversationKind = "dm" | "group";
@@ -99,6 +107,20 @@ export type Consent = "unknown" | "allowed" | "denied";
 
 export type TransferProgress = { transferId: string, done: number, total: number, };
 
+export type PolicyView = "everyone" | "admins" | "super_admins";
+
+export type PoliciesView = { addMembers: PolicyView, removeMembers: PolicyView, updateProfile: PolicyView, };
+
+export type GroupSettingsView = { conversationId: string, isDm: boolean, name: string | null, description: string | null, hasImage: boolean, policies: PoliciesView, 
+/**
+ * Messages disappear this many seconds after they were sent (`null`: never).
+ */
+disappearAfterSecs: number | null, myRole: Role, 
+/**
+ * What this person may change now (from their role and the policies).
+ */
+canEditProfile: boolean, canAddMembers: boolean, canRemoveMembers: boolean, canManageAdmins: boolean, };
+
 export type MessageView = { id: string, conversationId: string, senderInboxId: string, senderLabel: string, isMine: boolean, sentAtMs: number, status: DeliveryStatus, 
 /**
  * The text; for a message with files, their caption (possibly empty).
@@ -127,7 +149,12 @@ deleted: boolean,
 /**
  * How many other members have read it (read ticks on own messages).
  */
-readBy: number, };
+readBy: number, 
+/**
+ * A line recorded for a change to the conversation (shown centred, without actions);
+ * `text` says what changed.
+ */
+system: boolean, };
 
 export type ConversationView = { id: string, kind: ConversationKind, 
 /**
@@ -172,6 +199,6 @@ export type CreateGroupResult = { conversation: ConversationView, failures: Arra
 
 export type AddMembersResult = { failures: Array<AddFailure>, };
 
-export type EngineEvent = { "kind": "message", message: MessageView, } | { "kind": "conversation", conversation: ConversationView, } | { "kind": "conversationRemoved", conversationId: string, } | { "kind": "connection", state: ConnectionState, detail: string | null, } | { "kind": "openConversation", conversationId: string, } | { "kind": "transfer", progress: TransferProgress, };
+export type EngineEvent = { "kind": "message", message: MessageView, } | { "kind": "conversation", conversation: ConversationView, } | { "kind": "conversationRemoved", conversationId: string, } | { "kind": "connection", state: ConnectionState, detail: string | null, } | { "kind": "openConversation", conversationId: string, } | { "kind": "transfer", progress: TransferProgress, } | { "kind": "messagesRemoved", conversationId: string, messageIds: Array<string>, };
 
 export type CommandError = { code: Code, message: string, retryable: boolean, };

@@ -8,9 +8,21 @@ const listen = vi.fn(async (_name: string, callback: (event: { payload: unknown 
   return unlisten;
 });
 
+type DropPayload = { type: "enter" | "drop"; paths: string[] } | { type: "leave" };
+let dropHandler: ((event: { payload: DropPayload }) => void) | null = null;
+const stopDrops = vi.fn();
+
 vi.mock("@tauri-apps/api/core", () => ({ invoke: (...args: unknown[]) => invoke(...args) }));
 vi.mock("@tauri-apps/api/event", () => ({
   listen: (name: string, callback: (event: { payload: unknown }) => void) => listen(name, callback),
+}));
+vi.mock("@tauri-apps/api/webview", () => ({
+  getCurrentWebview: () => ({
+    onDragDropEvent: async (callback: (event: { payload: DropPayload }) => void) => {
+      dropHandler = callback;
+      return stopDrops;
+    },
+  }),
 }));
 
 const { createTauriEngine } = await import("./tauri");
@@ -45,6 +57,66 @@ describe("Tauri engine adapter", () => {
       ["begin_external_revoke", { installationId: "i2" }],
       ["complete_external_revoke", { requestId: "r2", signatureHex: "0xsig2" }],
     ]);
+  });
+
+  it("invokes the commands for files, message actions, Requests and IPFS", async () => {
+    invoke.mockResolvedValue(null);
+    const engine = createTauriEngine();
+    await engine.sendFiles("c1", ["/tmp/a.pdf"], "caption", "t1");
+    await engine.sendPasted("c1", "image.png", "aGk=", "", "t2");
+    await engine.openImage("42", 0);
+    await engine.saveAttachment("42", 1);
+    await engine.reply("42", "yes", false);
+    await engine.react("42", "👍", true);
+    await engine.editMessage("42", "fixed", true);
+    await engine.deleteMessage("42");
+    await engine.listRequests();
+    await engine.acceptRequest("c2");
+    await engine.blockConversation("c3");
+    await engine.deleteRequest("c4");
+    await engine.setIpfsUrl(null);
+    expect(invoke.mock.calls).toEqual([
+      [
+        "send_files",
+        { conversationId: "c1", paths: ["/tmp/a.pdf"], caption: "caption", transferId: "t1" },
+      ],
+      [
+        "send_pasted",
+        {
+          conversationId: "c1",
+          name: "image.png",
+          dataBase64: "aGk=",
+          caption: "",
+          transferId: "t2",
+        },
+      ],
+      ["open_image", { messageId: "42", index: 0 }],
+      ["save_attachment", { messageId: "42", index: 1 }],
+      ["reply", { messageId: "42", text: "yes", markdown: false }],
+      ["react", { messageId: "42", emoji: "👍", remove: true }],
+      ["edit_message", { messageId: "42", text: "fixed", markdown: true }],
+      ["delete_message", { messageId: "42" }],
+      ["list_requests", {}],
+      ["accept_request", { conversationId: "c2" }],
+      ["block_conversation", { conversationId: "c3" }],
+      ["delete_request", { conversationId: "c4" }],
+      ["set_ipfs_url", { url: null }],
+    ]);
+  });
+
+  it("hands the paths of dropped files to the handler until it stops", async () => {
+    const engine = createTauriEngine();
+    const handler = vi.fn();
+    const stop = engine.onFileDrop(handler);
+    await vi.waitFor(() => expect(dropHandler).not.toBeNull());
+    dropHandler?.({ payload: { type: "enter", paths: ["/tmp/a.png"] } });
+    dropHandler?.({ payload: { type: "leave" } });
+    dropHandler?.({ payload: { type: "drop", paths: ["/tmp/a.png", "/tmp/b.pdf"] } });
+    expect(handler.mock.calls).toEqual([[["/tmp/a.png", "/tmp/b.pdf"]]]);
+    stop();
+    dropHandler?.({ payload: { type: "drop", paths: ["/tmp/c.txt"] } });
+    expect(handler).toHaveBeenCalledTimes(1);
+    await vi.waitFor(() => expect(stopDrops).toHaveBeenCalledTimes(1));
   });
 
   it("turns coded errors into EngineError", async () => {

@@ -6,6 +6,7 @@
  */
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
 import type { EngineApi, EngineEvent, EngineListener } from "./api";
 import { EngineError } from "./api";
 import type { Commands } from "./bindings";
@@ -56,6 +57,21 @@ export function createTauriEngine(): EngineApi {
     sendText: (conversationId, text, markdown) =>
       call("send_text", { conversationId, text, markdown }),
     retryMessage: (messageId) => call("retry_message", { messageId }),
+    sendFiles: (conversationId, paths, caption, transferId) =>
+      call("send_files", { conversationId, paths, caption, transferId }),
+    sendPasted: (conversationId, name, dataBase64, caption, transferId) =>
+      call("send_pasted", { conversationId, name, dataBase64, caption, transferId }),
+    openImage: (messageId, index) => call("open_image", { messageId, index }),
+    saveAttachment: (messageId, index) => call("save_attachment", { messageId, index }),
+    reply: (messageId, text, markdown) => call("reply", { messageId, text, markdown }),
+    react: (messageId, emoji, remove) => call("react", { messageId, emoji, remove }),
+    editMessage: (messageId, text, markdown) => call("edit_message", { messageId, text, markdown }),
+    deleteMessage: (messageId) => call("delete_message", { messageId }),
+    listRequests: () => call("list_requests", {}),
+    acceptRequest: (conversationId) => call("accept_request", { conversationId }),
+    blockConversation: (conversationId) => call("block_conversation", { conversationId }),
+    deleteRequest: (conversationId) => call("delete_request", { conversationId }),
+    setIpfsUrl: (url) => call("set_ipfs_url", { url }),
     markRead: (conversationId) => call("mark_read", { conversationId }),
     setNetwork: (network) => call("set_network", { network }),
     setNotifications: (enabled) => call("set_notifications", { enabled }),
@@ -85,6 +101,20 @@ export function createTauriEngine(): EngineApi {
           unlisten = null;
           void pending.then((stop) => stop());
         }
+      };
+    },
+    onFileDrop(handler) {
+      let stopped = false;
+      const pending = getCurrentWebview().onDragDropEvent((event) => {
+        if (!stopped && event.payload.type === "drop" && event.payload.paths.length > 0) {
+          handler(event.payload.paths);
+        }
+      });
+      // Without the webview (or its permission) nothing is ever dropped; that is all it means.
+      pending.catch(() => undefined);
+      return () => {
+        stopped = true;
+        void pending.then((stop) => stop()).catch(() => undefined);
       };
     },
   };

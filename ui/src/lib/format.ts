@@ -85,3 +85,58 @@ export function previewText(text: string, markdown: boolean): string {
   }
   return plain.replace(/\s+/g, " ").trim();
 }
+
+/** A file size for people: "512 B", "1.2 KB", "34 MB" (powers of 1024). */
+export function humanSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const digits = value < 10 ? 1 : 0;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}
+
+const KNOWN_TYPES: Record<string, string> = {
+  "application/pdf": "PDF document",
+  "application/zip": "ZIP archive",
+  "application/json": "JSON file",
+  "text/plain": "Text file",
+  "text/markdown": "Markdown file",
+  "text/csv": "CSV file",
+};
+
+/** What kind of file it is, in words: "PDF document", "Image", "ZIP archive", "DOCX file". */
+export function fileKind(mimeType: string, name: string): string {
+  const known = KNOWN_TYPES[mimeType.toLowerCase()];
+  if (known !== undefined) return known;
+  const family = mimeType.split("/")[0]?.toLowerCase();
+  if (family === "image") return "Image";
+  if (family === "audio") return "Audio";
+  if (family === "video") return "Video";
+  const dot = name.lastIndexOf(".");
+  const extension = dot > 0 ? name.slice(dot + 1) : "";
+  if (/^[a-z0-9]{1,8}$/i.test(extension)) return `${extension.toUpperCase()} file`;
+  return "File";
+}
+
+/** The words of a message shown where it is quoted or previewed (a caption, else its files). */
+export function messageSummary(message: {
+  text: string;
+  markdown: boolean;
+  isFallback: boolean;
+  deleted: boolean;
+  attachments: { name: string; isImage: boolean }[];
+}): string {
+  if (message.deleted) return "This message was deleted";
+  const text = previewText(message.text, message.markdown && !message.isFallback);
+  if (text.length > 0 || message.attachments.length === 0) return text;
+  const [first] = message.attachments;
+  if (message.attachments.length === 1 && first !== undefined) {
+    return first.isImage ? `Photo: ${first.name}` : `File: ${first.name}`;
+  }
+  return `${message.attachments.length} files`;
+}

@@ -1,8 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { conversationsReducer, upsertMessage } from "../state/conversations";
-import { makeConversation, makeMessage } from "../test/fakeEngine";
-import { dayLabel, previewText, relativeTime, shortId } from "./format";
-import { nodeUrlProblem, parseMemberList, peerIdProblem, privateKeyProblem } from "./validate";
+import { conversationsReducer, requestsReducer, upsertMessage } from "../state/conversations";
+import { makeAttachment, makeConversation, makeImage, makeMessage } from "../test/fakeEngine";
+import {
+  dayLabel,
+  fileKind,
+  humanSize,
+  messageSummary,
+  previewText,
+  relativeTime,
+  shortId,
+} from "./format";
+import {
+  kuboUrlProblem,
+  nodeUrlProblem,
+  parseMemberList,
+  peerIdProblem,
+  privateKeyProblem,
+} from "./validate";
 
 describe("formatting", () => {
   it("shortens long ids (addresses are shortened by the engine)", () => {
@@ -105,5 +119,62 @@ describe("conversation state", () => {
     list = upsertMessage(list, { ...b, status: "failed" });
     expect(list.map((m) => m.id)).toEqual(["a", "b", "c"]);
     expect(list[1]?.status).toBe("failed");
+  });
+});
+
+describe("files and consent", () => {
+  it("says file sizes and kinds in words", () => {
+    expect(humanSize(0)).toBe("0 B");
+    expect(humanSize(1023)).toBe("1023 B");
+    expect(humanSize(1536)).toBe("1.5 KB");
+    expect(humanSize(25 * 1024 * 1024)).toBe("25 MB");
+    expect(humanSize(3 * 1024 ** 3)).toBe("3.0 GB");
+    expect(fileKind("application/pdf", "a.pdf")).toBe("PDF document");
+    expect(fileKind("image/webp", "a.webp")).toBe("Image");
+    expect(fileKind("application/octet-stream", "notes.docx")).toBe("DOCX file");
+    expect(fileKind("application/octet-stream", "README")).toBe("File");
+  });
+
+  it("summarizes a message by its caption, else its files", () => {
+    const base = makeMessage({ text: "" });
+    expect(messageSummary({ ...base, attachments: [makeImage({ name: "a.jpg" })] })).toBe(
+      "Photo: a.jpg",
+    );
+    expect(messageSummary({ ...base, attachments: [makeAttachment(), makeAttachment()] })).toBe(
+      "2 files",
+    );
+    expect(messageSummary({ ...base, text: "**look**", markdown: true })).toBe("look");
+    expect(messageSummary({ ...base, deleted: true })).toBe("This message was deleted");
+  });
+
+  it("accepts only http(s) Kubo RPC URLs", () => {
+    expect(kuboUrlProblem("http://127.0.0.1:5001")).toBeNull();
+    expect(kuboUrlProblem(" https://kubo.example.org ")).toBeNull();
+    expect(kuboUrlProblem("")).toMatch(/Enter the Kubo RPC URL/);
+    expect(kuboUrlProblem("localhost:5001")).toMatch(/http:\/\/ or https:\/\//);
+    expect(kuboUrlProblem("ipfs://x")).toMatch(/http:\/\/ or https:\/\//);
+    expect(kuboUrlProblem("not a url")).toMatch(/not a URL/);
+  });
+
+  it("keeps each conversation in the list or in Requests by its consent", () => {
+    const request = makeConversation({ id: "r", consent: "unknown" });
+    const friend = makeConversation({ id: "f", consent: "allowed" });
+    const loaded = { type: "loaded" as const, conversations: [request, friend] };
+    let list = conversationsReducer(new Map(), loaded);
+    let requests = requestsReducer(new Map(), loaded);
+    expect([...list.keys()]).toEqual(["f"]);
+    expect([...requests.keys()]).toEqual(["r"]);
+
+    const accepted = { type: "upsert", conversation: { ...request, consent: "allowed" } } as const;
+    list = conversationsReducer(list, accepted);
+    requests = requestsReducer(requests, accepted);
+    expect([...list.keys()].sort()).toEqual(["f", "r"]);
+    expect(requests.size).toBe(0);
+
+    const blocked = { type: "upsert", conversation: { ...friend, consent: "denied" } } as const;
+    list = conversationsReducer(list, blocked);
+    requests = requestsReducer(requests, blocked);
+    expect([...list.keys()]).toEqual(["r"]);
+    expect(requests.size).toBe(0);
   });
 });

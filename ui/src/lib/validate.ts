@@ -75,3 +75,20 @@ export function nodeUrlProblem(value: string): string | null {
     return "The node URL must not contain a password.";
   return null;
 }
+
+/** Why `value` is not a Kubo RPC URL, or null when it is one (http or https, with a host). */
+export function kuboUrlProblem(value: string): string | null {
+  const trimmed = value.trim();
+  if (trimmed.length === 0) return "Enter the Kubo RPC URL, for example http://127.0.0.1:5001.";
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    return "That is not a URL. It should look like http://127.0.0.1:5001.";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return "The Kubo RPC URL must start with http:// or https://.";
+  }
+  if (url.hostname.length === 0) return "The Kubo RPC URL needs a host name.";
+  return null;
+}

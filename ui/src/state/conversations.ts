@@ -1,6 +1,9 @@
-import type { ConversationView, MessageView } from "../engine/api";
+import type { Consent, ConversationView, MessageView } from "../engine/api";
 
-/** The conversation list as last reported by the engine, keyed by id. */
+/**
+ * Conversations as last reported by the engine, keyed by id: those of one place, the list
+ * (consent "allowed") or Requests ("unknown"). A blocked or deleted one ("denied") is in neither.
+ */
 export type ConversationsState = ReadonlyMap<string, ConversationView>;
 
 export type ConversationsAction =
@@ -10,14 +13,28 @@ export type ConversationsAction =
   | { type: "message"; message: MessageView; activeConversationId: string | null }
   | { type: "read"; conversationId: string };
 
-export function conversationsReducer(
+/** The reducer of the conversations whose consent is `place`; the others are taken out. */
+function reducerOf(place: Consent) {
+  return (state: ConversationsState, action: ConversationsAction): ConversationsState =>
+    reduce(place, state, action);
+}
+
+/** The conversation list: consent "allowed". */
+export const conversationsReducer = reducerOf("allowed");
+/** Requests: conversations someone not (yet) allowed brought this person into. */
+export const requestsReducer = reducerOf("unknown");
+
+function reduce(
+  place: Consent,
   state: ConversationsState,
   action: ConversationsAction,
 ): ConversationsState {
   switch (action.type) {
     case "loaded": {
       const next = new Map<string, ConversationView>();
-      for (const conversation of action.conversations) next.set(conversation.id, conversation);
+      for (const conversation of action.conversations) {
+        if (conversation.consent === place) next.set(conversation.id, conversation);
+      }
       // Events that arrived while the list was loading are newer than the list.
       for (const [id, conversation] of state) {
         const loaded = next.get(id);
@@ -28,8 +45,12 @@ export function conversationsReducer(
       return next;
     }
     case "upsert": {
+      const { conversation } = action;
+      if (conversation.consent !== place) {
+        return reduce(place, state, { type: "removed", conversationId: conversation.id });
+      }
       const next = new Map(state);
-      next.set(action.conversation.id, action.conversation);
+      next.set(conversation.id, conversation);
       return next;
     }
     case "removed": {

@@ -7,6 +7,7 @@ import {
   type Account,
   type AddMembersResult,
   type AppInfo,
+  type AttachmentView,
   type ConversationView,
   type CreateGroupResult,
   type DeviceView,
@@ -51,8 +52,46 @@ export function makeMessage(overrides: Partial<MessageView> = {}): MessageView {
     text: `message ${sequence}`,
     markdown: false,
     isFallback: false,
+    attachments: [],
+    reactions: [],
+    replyTo: null,
+    edited: false,
+    deleted: false,
+    readBy: 0,
+    system: false,
     ...overrides,
   };
+}
+
+/** A 1×1 PNG, as the engine's thumbnails and opened images are data URLs. */
+export const PIXEL_DATA_URL =
+  "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+
+export function makeAttachment(overrides: Partial<AttachmentView> = {}): AttachmentView {
+  return {
+    index: 0,
+    name: "report.pdf",
+    mimeType: "application/pdf",
+    size: 123_456,
+    width: null,
+    height: null,
+    isImage: false,
+    thumbnailDataUrl: null,
+    ...overrides,
+  };
+}
+
+export function makeImage(overrides: Partial<AttachmentView> = {}): AttachmentView {
+  return makeAttachment({
+    name: "photo.jpg",
+    mimeType: "image/jpeg",
+    size: 2_400_000,
+    width: 1600,
+    height: 1200,
+    isImage: true,
+    thumbnailDataUrl: PIXEL_DATA_URL,
+    ...overrides,
+  });
 }
 
 export function makeConversation(overrides: Partial<ConversationView> = {}): ConversationView {
@@ -68,6 +107,7 @@ export function makeConversation(overrides: Partial<ConversationView> = {}): Con
     unreadCount: 0,
     myRole: "member",
     memberCount: 2,
+    consent: "allowed",
     ...overrides,
   };
 }
@@ -81,6 +121,7 @@ export class FakeEngine implements EngineApi {
     dataDir: "/home/me/.local/share/arx",
     logDir: "/home/me/.local/share/arx/logs",
     notifications: true,
+    ipfsUrl: null,
   };
   conversations = new Map<string, ConversationView>();
   messages = new Map<string, MessageView[]>();
@@ -97,6 +138,11 @@ export class FakeEngine implements EngineApi {
   /** Codes that the next call of a method fails with. */
   failures = new Map<keyof EngineApi, EngineError>();
   private listeners = new Set<EngineListener>();
+  private dropHandlers = new Set<(paths: string[]) => void>();
+  /** Calls held until a test releases them (see `hold`). */
+  private holds = new Map<keyof EngineApi, Promise<void>>();
+  /** Where files were saved, in order. */
+  readonly savedPaths: string[] = [];
 
   addConversation(conversation: ConversationView, messages: MessageView[] = []): void {
     this.conversations.set(conversation.id, conversation);
@@ -112,6 +158,75 @@ export class FakeEngine implements EngineApi {
 
   get listenerCount(): number {
     return this.listeners.size;
+  }
+
+  /** Files dropped on the window, as the shell reports them. */
+  dropFiles(paths: string[]): void {
+    for (const handler of [...this.dropHandlers]) handler(paths);
+  }
+
+  /**
+   * The next call of `method` waits (after its progress events, before its answer) until the
+   * returned function is called, so a test can see what the UI shows meanwhile.
+   */
+  hold(method: keyof EngineApi): () => void {
+    let release: () => void = () => undefined;
+    this.holds.set(
+      method,
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    return () => release();
+  }
+
+  private async held(method: keyof EngineApi): Promise<void> {
+    const gate = this.holds.get(method);
+    if (gate !== undefined) {
+      this.holds.delete(method);
+      await gate;
+    }
+  }
+
+  private progress(transferId: string, total: number): void {
+    this.emit({ kind: "transfer", progress: { transferId, done: Math.floor(total / 2), total } });
+  }
+
+  /** The stored message `id` and its conversation's list. */
+  private requireMessage(id: string): { list: MessageView[]; index: number; message: MessageView } {
+    for (const list of this.messages.values()) {
+      const index = list.findIndex((m) => m.id === id);
+      const message = list[index];
+      if (message !== undefined) return { list, index, message };
+    }
+    throw new EngineError("input.invalid", `no message ${id}`);
+  }
+
+  private replaceMessage(id: string, change: (m: MessageView) => MessageView): MessageView {
+    const { list, index, message } = this.requireMessage(id);
+    const next = change(message);
+    list[index] = next;
+    return next;
+  }
+
+  private mine(conversationId: string, overrides: Partial<MessageView>): MessageView {
+    this.requireConversation(conversationId);
+    const message = makeMessage({
+      conversationId,
+      isMine: true,
+      status: "sent",
+      senderInboxId: ME.inboxId,
+      senderLabel: "You",
+      ...overrides,
+    });
+    this.messages.get(conversationId)?.push(message);
+    return message;
+  }
+
+  private setConsent(conversationId: string, consent: ConversationView["consent"]): void {
+    const conversation = { ...this.requireConversation(conversationId), consent };
+    this.conversations.set(conversationId, conversation);
+    this.emit({ kind: "conversation", conversation });
   }
 
   private fail(method: keyof EngineApi): void {
@@ -154,7 +269,7 @@ export class FakeEngine implements EngineApi {
   }
   async listConversations(): Promise<ConversationView[]> {
     this.fail("listConversations");
-    return [...this.conversations.values()];
+    return [...this.conversations.values()].filter((c) => c.consent === "allowed");
   }
   async openDm(peer: string): Promise<ConversationView> {
     this.fail("openDm");
@@ -229,6 +344,127 @@ export class FakeEngine implements EngineApi {
   }
   async retryMessage(_messageId: string): Promise<void> {
     this.fail("retryMessage");
+  }
+  async sendFiles(
+    conversationId: string,
+    paths: string[],
+    caption: string,
+    transferId: string,
+  ): Promise<MessageView> {
+    this.fail("sendFiles");
+    this.progress(transferId, 1_000_000);
+    await this.held("sendFiles");
+    const attachments = paths.map((path, index) =>
+      makeAttachment({
+        index,
+        name: path.split("/").pop() ?? path,
+        mimeType: "application/octet-stream",
+      }),
+    );
+    return this.mine(conversationId, { text: caption, attachments });
+  }
+  async sendPasted(
+    conversationId: string,
+    name: string,
+    dataBase64: string,
+    caption: string,
+    transferId: string,
+  ): Promise<MessageView> {
+    this.fail("sendPasted");
+    const size = Math.floor((dataBase64.length * 3) / 4);
+    this.progress(transferId, size);
+    await this.held("sendPasted");
+    const image = /\.(png|jpe?g|gif|webp)$/i.test(name);
+    const attachment = image
+      ? makeImage({ name, size, width: 640, height: 480 })
+      : makeAttachment({ name, size, mimeType: "application/octet-stream" });
+    return this.mine(conversationId, { text: caption, attachments: [attachment] });
+  }
+  async openImage(messageId: string, index: number): Promise<string> {
+    this.fail("openImage");
+    const { message } = this.requireMessage(messageId);
+    const attachment = message.attachments[index];
+    if (attachment === undefined || !attachment.isImage) {
+      throw new EngineError("input.invalid", "this file is not an image");
+    }
+    this.progress(`${messageId}/${index}`, attachment.size);
+    await this.held("openImage");
+    return PIXEL_DATA_URL;
+  }
+  async saveAttachment(messageId: string, index: number): Promise<string> {
+    this.fail("saveAttachment");
+    const { message } = this.requireMessage(messageId);
+    const attachment = message.attachments[index];
+    if (attachment === undefined) throw new EngineError("input.invalid", "no such file");
+    this.progress(`${messageId}/${index}`, attachment.size);
+    await this.held("saveAttachment");
+    const taken = this.savedPaths.filter((p) => p.includes(attachment.name)).length;
+    const name = taken === 0 ? attachment.name : `${attachment.name} (${taken + 1})`;
+    const path = `/home/me/Downloads/${name}`;
+    this.savedPaths.push(path);
+    return path;
+  }
+  async reply(messageId: string, text: string, markdown: boolean): Promise<MessageView> {
+    this.fail("reply");
+    const { message } = this.requireMessage(messageId);
+    return this.mine(message.conversationId, {
+      text,
+      markdown,
+      replyTo: { messageId, senderLabel: message.senderLabel, text: message.text },
+    });
+  }
+  async react(messageId: string, emoji: string, remove: boolean): Promise<MessageView> {
+    this.fail("react");
+    return this.replaceMessage(messageId, (m) => {
+      const existing = m.reactions.find((r) => r.emoji === emoji);
+      let reactions = m.reactions;
+      if (remove && existing?.mine) {
+        reactions = m.reactions
+          .map((r) => (r.emoji === emoji ? { ...r, count: r.count - 1, mine: false } : r))
+          .filter((r) => r.count > 0);
+      } else if (!remove && existing === undefined) {
+        reactions = [...m.reactions, { emoji, count: 1, mine: true }];
+      } else if (!remove && existing !== undefined && !existing.mine) {
+        reactions = m.reactions.map((r) =>
+          r.emoji === emoji ? { ...r, count: r.count + 1, mine: true } : r,
+        );
+      }
+      return { ...m, reactions };
+    });
+  }
+  async editMessage(messageId: string, text: string, markdown: boolean): Promise<MessageView> {
+    this.fail("editMessage");
+    return this.replaceMessage(messageId, (m) => ({ ...m, text, markdown, edited: true }));
+  }
+  async deleteMessage(messageId: string): Promise<MessageView> {
+    this.fail("deleteMessage");
+    return this.replaceMessage(messageId, (m) => ({
+      ...m,
+      text: "",
+      attachments: [],
+      reactions: [],
+      deleted: true,
+    }));
+  }
+  async listRequests(): Promise<ConversationView[]> {
+    this.fail("listRequests");
+    return [...this.conversations.values()].filter((c) => c.consent === "unknown");
+  }
+  async acceptRequest(conversationId: string): Promise<void> {
+    this.fail("acceptRequest");
+    this.setConsent(conversationId, "allowed");
+  }
+  async blockConversation(conversationId: string): Promise<void> {
+    this.fail("blockConversation");
+    this.setConsent(conversationId, "denied");
+  }
+  async deleteRequest(conversationId: string): Promise<void> {
+    this.fail("deleteRequest");
+    this.setConsent(conversationId, "denied");
+  }
+  async setIpfsUrl(url: string | null): Promise<void> {
+    this.fail("setIpfsUrl");
+    this.info = { ...this.info, ipfsUrl: url };
   }
   async markRead(conversationId: string): Promise<void> {
     this.fail("markRead");
@@ -308,6 +544,12 @@ export class FakeEngine implements EngineApi {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
+    };
+  }
+  onFileDrop(handler: (paths: string[]) => void): () => void {
+    this.dropHandlers.add(handler);
+    return () => {
+      this.dropHandlers.delete(handler);
     };
   }
 }
