@@ -16,6 +16,9 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked --version 2.1.0
 fi
 cargo build --locked -p arx-cli -p arx-node --bins
+# Two Kubo daemons carry the files of the media steps (built once, cached).
+ARX_KUBO_BIN="${ARX_KUBO_BIN:-$(scripts/build-kubo.sh)}"
+export ARX_KUBO_BIN
 npx tauri build --debug --no-bundle
 ARX_APP_BIN="$target_dir/debug/arx-messenger" \
 ARX_BIN="$target_dir/debug/arx" \
@@ -28,7 +31,7 @@ ARX_E2E_ARTIFACTS="$PWD/target/app-e2e" \
 rm -rf "$target_dir/debug/bundle/deb"
 # The app's IPFS daemon goes into the package (/usr/lib/arx-messenger/ipfs).
 mkdir -p src-tauri/sidecar
-cp "${ARX_KUBO_BIN:-$(scripts/build-kubo.sh)}" src-tauri/sidecar/ipfs
+cp "$ARX_KUBO_BIN" src-tauri/sidecar/ipfs
 npx tauri build --debug --bundles deb
 deb=$(ls "$target_dir"/debug/bundle/deb/*.deb)
 dpkg-deb --info "$deb" | grep -E "Package|Version|Depends"

@@ -220,6 +220,12 @@ impl App {
                     if let Err(err) = client.use_media(Arc::new(store), None, None) {
                         tracing::warn!("media cache: {err}");
                     }
+                    let client = client.clone();
+                    tokio::spawn(async move {
+                        if let Err(err) = client.tidy_media().await {
+                            tracing::warn!("media upkeep: {err}");
+                        }
+                    });
                 }
                 Err(err) => tracing::warn!("IPFS URL {url}: {err}"),
             }
@@ -240,7 +246,10 @@ impl App {
                             if let Err(err) = client.use_media(Arc::new(store), None, None) {
                                 tracing::warn!("media cache: {err}");
                             }
-                            let _ = client.sweep_media().await;
+                            // Start-up upkeep: expired messages and unneeded files go.
+                            if let Err(err) = client.tidy_media().await {
+                                tracing::warn!("media upkeep: {err}");
+                            }
                         }
                         Err(err) => tracing::warn!("IPFS daemon URL: {err}"),
                     }

@@ -19,16 +19,16 @@ use crate::{
     views,
 };
 
-type AppState<'a> = State<'a, Arc<App>>;
+pub(crate) type AppState<'a> = State<'a, Arc<App>>;
 
-fn group_id(conversation_id: &str) -> CommandResult<Vec<u8>> {
+pub(crate) fn group_id(conversation_id: &str) -> CommandResult<Vec<u8>> {
     hex::decode(conversation_id)
         .ok()
         .filter(|id| !id.is_empty() && id.len() <= 64)
         .ok_or_else(|| CommandError::input("not a conversation id"))
 }
 
-fn message_id(id: &str) -> CommandResult<i64> {
+pub(crate) fn message_id(id: &str) -> CommandResult<i64> {
     id.parse()
         .map_err(|_| CommandError::input("not a message id"))
 }

@@ -1,26 +1,14 @@
 //! Commands for a conversation's settings: the group profile (description, image), roles,
 //! policies and the disappearing timer.
 
-use std::sync::Arc;
-
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
-use tauri::State;
 
 use crate::{
-    app::App,
+    commands::{group_id, AppState},
     dto::{GroupSettingsView, PoliciesView, PolicyView, Role},
     error::{CommandError, CommandResult},
     signature::command,
 };
-
-type AppState<'a> = State<'a, Arc<App>>;
-
-fn group_id(conversation_id: &str) -> CommandResult<Vec<u8>> {
-    hex::decode(conversation_id)
-        .ok()
-        .filter(|id| !id.is_empty() && id.len() <= 64)
-        .ok_or_else(|| CommandError::input("not a conversation id"))
-}
 
 fn policy_view(p: arx_core::Policy) -> PolicyView {
     match p {

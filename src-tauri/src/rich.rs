@@ -4,29 +4,16 @@
 use std::{path::PathBuf, sync::Arc};
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
-use tauri::{Manager, State};
+use tauri::Manager;
 
 use crate::{
     app::App,
+    commands::{group_id, message_id, AppState},
     dto::{ConversationView, EngineEvent, MessageView, TransferProgress},
     error::{CommandError, CommandResult},
     signature::command,
     views,
 };
-
-type AppState<'a> = State<'a, Arc<App>>;
-
-fn group_id(conversation_id: &str) -> CommandResult<Vec<u8>> {
-    hex::decode(conversation_id)
-        .ok()
-        .filter(|id| !id.is_empty() && id.len() <= 64)
-        .ok_or_else(|| CommandError::input("not a conversation id"))
-}
-
-fn message_id(id: &str) -> CommandResult<i64> {
-    id.parse()
-        .map_err(|_| CommandError::input("not a message id"))
-}
 
 /// Largest pasted file (bytes come through the window; larger files are dropped or picked,
 /// which passes their path).
@@ -162,7 +149,7 @@ pub async fn open_image(
         .await?;
     let bytes = tokio::fs::read(&path)
         .await
-        .map_err(|e| CommandError::input(&format!("the opened image cannot be read: {e}")))?;
+        .map_err(|e| CommandError::input(format!("the opened image cannot be read: {e}")))?;
     if !arx_media::picture::preview_is_acceptable(&bytes) {
         return Err(CommandError::input(
             "this image is too large or not in a format that can be shown",
@@ -194,7 +181,7 @@ pub async fn save_attachment(
         .handle
         .path()
         .download_dir()
-        .map_err(|e| CommandError::input(&format!("no Downloads folder: {e}")))?;
+        .map_err(|e| CommandError::input(format!("no Downloads folder: {e}")))?;
     let destination = free_name(&folder, &attachment.name);
     let transfer = format!("{message_id}/{index}");
     client
@@ -295,14 +282,31 @@ pub async fn list_requests(app: AppState<'_>) -> CommandResult<Vec<ConversationV
 }
 }
 
+/// What the person decided about a conversation in Requests.
+enum Decision {
+    Accept,
+    Block,
+    Delete,
+}
+
+/// Applies a consent decision to a conversation and tells the UI.
+async fn decide(app: &App, conversation_id: &str, decision: Decision) -> CommandResult<()> {
+    let client = app.client().await?;
+    let group = group_id(conversation_id)?;
+    let conversation = client.conversation(&group);
+    match decision {
+        Decision::Accept => conversation.accept().await?,
+        Decision::Block => conversation.block().await?,
+        Decision::Delete => conversation.delete_request().await?,
+    }
+    app.emit_conversation(&client, &group).await;
+    Ok(())
+}
+
 command! {
 /// Accepts a request: the conversation moves to the list.
 pub async fn accept_request(app: AppState<'_>, conversation_id: String) -> CommandResult<()> {
-    let client = app.client().await?;
-    let group = group_id(&conversation_id)?;
-    client.conversation(&group).accept().await?;
-    app.emit_conversation(&client, &group).await;
-    Ok(())
+    decide(&app, &conversation_id, Decision::Accept).await
 }
 }
 
@@ -310,22 +314,14 @@ command! {
 /// Blocks the conversation's other person (a DM) or inviter (a group): it and everything
 /// else from them is hidden.
 pub async fn block_conversation(app: AppState<'_>, conversation_id: String) -> CommandResult<()> {
-    let client = app.client().await?;
-    let group = group_id(&conversation_id)?;
-    client.conversation(&group).block().await?;
-    app.emit_conversation(&client, &group).await;
-    Ok(())
+    decide(&app, &conversation_id, Decision::Block).await
 }
 }
 
 command! {
 /// Deletes a request: the conversation is hidden.
 pub async fn delete_request(app: AppState<'_>, conversation_id: String) -> CommandResult<()> {
-    let client = app.client().await?;
-    let group = group_id(&conversation_id)?;
-    client.conversation(&group).delete_request().await?;
-    app.emit_conversation(&client, &group).await;
-    Ok(())
+    decide(&app, &conversation_id, Decision::Delete).await
 }
 }
 

@@ -1,23 +1,28 @@
 // End-to-end test of the built desktop app in a real WebView (WebKitWebDriver through
 // tauri-driver, under Xvfb), against an arx-node started here, with headless `arx` clients as
-// the other people. Screenshots of every step go to $ARX_E2E_ARTIFACTS.
+// the other people. Files go through two Kubo (IPFS) daemons started here and joined only to
+// each other: the app uses the first, the CLI people the second. Screenshots of every step go
+// to $ARX_E2E_ARTIFACTS.
 //
 // Needs: ARX_APP_BIN (the app built with `npx tauri build --debug --no-bundle`), ARX_BIN (the
-// `arx` CLI), ARX_NODE_BIN (`arx-node`), `tauri-driver` on PATH, and a display (DISPLAY, or Xvfb
-// to start one). scripts/test-app.sh sets these up.
+// `arx` CLI), ARX_NODE_BIN (`arx-node`), ARX_KUBO_BIN (Kubo's `ipfs`, from
+// scripts/build-kubo.sh), `tauri-driver` on PATH, and a display (DISPLAY, or Xvfb to start one).
+// scripts/test-app.sh sets these up.
 
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { remote } from "webdriverio";
-import { freePort, need, waitForPort } from "./lib.mjs";
+import { decodeImage, freePort, need, pngImage, portOpen, waitForPort } from "./lib.mjs";
 
 const run = promisify(execFile);
 const appBin = need("ARX_APP_BIN");
 const arxBin = need("ARX_BIN");
 const nodeBin = need("ARX_NODE_BIN");
+const kuboBin = need("ARX_KUBO_BIN");
 const artifacts = process.env.ARX_E2E_ARTIFACTS ?? join(process.cwd(), "target", "app-e2e");
 mkdirSync(artifacts, { recursive: true });
 
@@ -31,23 +36,71 @@ function step(text) {
 
 
 
-function start(command, args, env = {}) {
+function start(command, args, env = {}, stdout = "inherit") {
   const child = spawn(command, args, {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", stdout, "inherit"],
   });
   children.push(child);
   return child;
 }
 
-/** A headless person: the `arx` CLI with its own data dir. */
-function cli(name, url) {
+/** A headless person: the `arx` CLI with its own data dir, its files through Kubo at `ipfsUrl`. */
+function cli(name, url, ipfsUrl) {
   const dir = join(work, name);
   const arx = async (...args) => {
-    const { stdout } = await run(arxBin, ["--data-dir", dir, "--node", url, "--json", ...args]);
-    return JSON.parse(stdout.trim());
+    const argv = ["--data-dir", dir, "--node", url, "--ipfs", ipfsUrl, "--json", ...args];
+    try {
+      const { stdout } = await run(arxBin, argv);
+      return JSON.parse(stdout.trim());
+    } catch (err) {
+      const said = `${err.stdout ?? ""}${err.stderr ?? ""}`.trim();
+      throw new Error(`${name}: arx ${args.join(" ")} failed: ${said || err.message}`);
+    }
   };
   return { name, arx };
+}
+
+/**
+ * A Kubo (IPFS) daemon with its own repository, on loopback only (the `test` profile: random
+ * ports, no bootstrap peers, no discovery). Stopped at the end with the other processes.
+ */
+async function kubo(name) {
+  const repo = join(work, name);
+  mkdirSync(repo, { recursive: true });
+  const ipfs = async (...args) => {
+    try {
+      const { stdout } = await run(kuboBin, args, { env: { ...process.env, IPFS_PATH: repo } });
+      return stdout;
+    } catch (err) {
+      throw new Error(`${name}: ipfs ${args.join(" ")} failed: ${err.stderr || err.message}`);
+    }
+  };
+  await ipfs("init", "--profile=test");
+  const daemon = start(kuboBin, ["daemon", "--enable-gc=false"], { IPFS_PATH: repo }, "ignore");
+  // The daemon writes its API address once it listens (a loaded machine takes a while).
+  const apiFile = join(repo, "api");
+  const apiUrl = await until(
+    `${name}'s API (${apiFile}) to answer`,
+    async () => {
+      if (daemon.exitCode !== null) throw new Error(`ipfs daemon exited with ${daemon.exitCode}`);
+      if (!existsSync(apiFile)) return null;
+      const match = /^\/ip4\/127\.0\.0\.1\/tcp\/(\d+)/.exec(readFileSync(apiFile, "utf8").trim());
+      if (match === null) return null;
+      return (await portOpen(Number(match[1]))) ? `http://127.0.0.1:${match[1]}` : null;
+    },
+    60_000,
+  );
+  const addresses = await ipfs("id", "-f", "<addrs>");
+  let swarm = addresses
+    .split("\n")
+    .map((line) => line.trim())
+    .find((line) => line.startsWith("/ip4/127.0.0.1/tcp/"));
+  if (!swarm) {
+    throw new Error(`${name} has no loopback swarm address; ipfs id said: ${JSON.stringify(addresses)}`);
+  }
+  if (!swarm.includes("/p2p/")) swarm = `${swarm}/p2p/${(await ipfs("id", "-f", "<id>")).trim()}`;
+  return { name, apiUrl, swarm, ipfs };
 }
 
 async function until(what, check, timeoutMs = 30_000) {
@@ -75,6 +128,212 @@ async function appRunning() {
   }
 }
 
+const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+
+/**
+ * Files, reactions and replies in the app's open DM with `bob` (the CLI): the app sends a
+ * picture and another file through its Kubo daemon, bob fetches them through his; bob sends a
+ * photo the app shows; the app reacts to it and answers it.
+ */
+async function mediaSteps({ browser, bob, dmId, byTest, shot }) {
+  const media = join(work, "media");
+  mkdirSync(media, { recursive: true });
+  const bobMessages = async () => {
+    await bob.arx("sync");
+    return (await bob.arx("messages", dmId)).messages;
+  };
+  const summary = (messages) =>
+    JSON.stringify(
+      messages.map(({ id, text, attachments, reply_to, reactions }) => ({
+        id,
+        text,
+        files: attachments.map((a) => `${a.name} ${a.mime_type} ${a.width}x${a.height}`),
+        reply_to,
+        reactions,
+      })),
+    );
+  // The composer's file input is hidden (the attach button opens it), and WebDriver only sends
+  // a path to an input it can interact with: show it first.
+  const attach = async (path) => {
+    const input = await byTest("attach-input");
+    await browser.execute((element) => {
+      element.hidden = false;
+      element.style.display = "block";
+    }, input);
+    await input.addValue(path);
+  };
+  /** The app's own sent message holding `selector` and passing `check`, if there is one. */
+  const sentWith = async (selector, check = async () => true) => {
+    const items = await browser.$$('[data-testid="message"][data-mine="true"][data-status="sent"]');
+    for (const item of items) {
+      if ((await (await item.$(selector)).isExisting()) && (await check(item))) return item;
+    }
+    return null;
+  };
+
+  step("the app sends a picture; the CLI downloads it, re-encoded at the same size");
+  const picture = { name: "app-picture.png", width: 48, height: 32 };
+  const picturePath = join(media, picture.name);
+  writeFileSync(picturePath, pngImage(picture.width, picture.height));
+  await attach(picturePath);
+  await until(
+    "the picture to be sent by the app",
+    () => sentWith('[data-testid="image-preview"]'),
+    60_000,
+  );
+  await shot("03a-app-sent-picture");
+  const bobPicture = await until(
+    "bob to receive the picture",
+    async () =>
+      (await bobMessages()).find(
+        (m) => !m.mine && m.attachments.some((a) => a.mime_type.startsWith("image/")),
+      ) ?? null,
+    60_000,
+  );
+  const [described] = bobPicture.attachments;
+  if (described.width !== picture.width || described.height !== picture.height) {
+    throw new Error(
+      `bob's message describes the picture as ${described.width}x${described.height}, expected ${picture.width}x${picture.height}: ${JSON.stringify(described)}`,
+    );
+  }
+  const pictureOut = join(media, "bob-downloaded-picture");
+  await bob.arx("download", String(bobPicture.id), "--out", pictureOut);
+  let decoded;
+  try {
+    decoded = decodeImage(readFileSync(pictureOut));
+  } catch (err) {
+    throw new Error(`bob's download of the picture is not a readable image: ${err.message}`);
+  }
+  if (decoded.width !== picture.width || decoded.height !== picture.height) {
+    throw new Error(
+      `bob downloaded a ${decoded.format} of ${decoded.width}x${decoded.height}, expected ${picture.width}x${picture.height}`,
+    );
+  }
+
+  step("the app sends a file that is not an image; the CLI downloads the same bytes");
+  const dataName = "app-data.bin";
+  const dataPath = join(media, dataName);
+  const data = randomBytes(200 * 1024);
+  writeFileSync(dataPath, data);
+  await attach(dataPath);
+  await until(
+    "the file to be sent by the app",
+    () =>
+      sentWith('[data-testid="file-card"]', async (item) =>
+        (await item.getText()).includes(dataName),
+      ),
+    60_000,
+  );
+  await shot("03b-app-sent-file");
+  const bobFile = await until(
+    "bob to receive the file",
+    async () =>
+      (await bobMessages()).find((m) => m.attachments.some((a) => a.name === dataName)) ?? null,
+    60_000,
+  );
+  const fileOut = join(media, "bob-downloaded-file");
+  await bob.arx("download", String(bobFile.id), "--out", fileOut);
+  const downloaded = readFileSync(fileOut);
+  if (!downloaded.equals(data)) {
+    throw new Error(
+      `bob's download of ${dataName} differs from what the app sent: ${downloaded.length} bytes, sha256 ${sha256(downloaded)}; expected ${data.length} bytes, sha256 ${sha256(data)}`,
+    );
+  }
+
+  step("the CLI sends a photo; the app shows its thumbnail");
+  const photoName = "bob-photo.png";
+  const photoPath = join(media, photoName);
+  writeFileSync(photoPath, pngImage(40, 56));
+  const sentPhoto = await bob.arx("send", dmId, "a photo", "--file", photoPath);
+  const photoSelector = await until(
+    "the photo's thumbnail in the app",
+    async () => {
+      for (const item of await browser.$$('[data-testid="message"][data-mine="false"]')) {
+        const preview = await item.$('[data-testid="image-preview"]');
+        if (!(await preview.isExisting()) || !(await item.getText()).includes("a photo")) continue;
+        // Re-encoded for sending: a PNG without transparency goes as bob-photo.jpg.
+        const label = await preview.getAttribute("aria-label");
+        if (!/^Open image bob-photo\.(png|jpg)$/.test(label ?? "")) {
+          throw new Error(
+            `the photo's preview is labelled "${label}", expected "Open image bob-photo.jpg" (or .png)`,
+          );
+        }
+        // The thumbnail itself, not the placeholder shown without one.
+        if (!(await (await preview.$("img")).isExisting())) {
+          throw new Error("the photo shows a placeholder, not its thumbnail");
+        }
+        return `[data-testid="message"][data-message-id="${await item.getAttribute("data-message-id")}"]`;
+      }
+      return null;
+    },
+    60_000,
+  );
+  await shot("03c-cli-photo-shown");
+
+  step("the app reacts to the photo and answers it; the CLI sees both");
+  // A message's actions show while it is hovered or focused.
+  const act = async (label) => {
+    const message = await browser.$(photoSelector);
+    await message.scrollIntoView({ block: "center" });
+    await browser.execute((element) => element.focus(), message);
+    await message.moveTo();
+    const button = await message.$(`button[aria-label="${label}"]`);
+    await button.waitForClickable({
+      timeout: 10_000,
+      timeoutMsg: `the photo's "${label}" action did not become clickable`,
+    });
+    await button.click();
+  };
+  await act("React");
+  const thumbsUp = await browser.$('[aria-label="React with thumbs up"]');
+  await thumbsUp.waitForClickable({
+    timeout: 10_000,
+    timeoutMsg: 'the reaction picker did not offer "React with thumbs up"',
+  });
+  await thumbsUp.click();
+  await until("the reaction under the photo in the app", async () => {
+    const message = await browser.$(photoSelector);
+    for (const chip of await message.$$(".reaction-chip")) {
+      if ((await chip.getText()).includes("👍")) return true;
+    }
+    return false;
+  });
+  await act("Reply");
+  await (await byTest("composer-mode")).waitForDisplayed({
+    timeout: 10_000,
+    timeoutMsg: "the composer did not switch to replying",
+  });
+  await (await byTest("composer-input")).setValue("nice photo");
+  await browser.keys("Enter");
+  await until("the reply to be sent by the app", () =>
+    sentWith('[data-testid="reply-quote"]', async (item) =>
+      (await item.getText()).includes("nice photo"),
+    ),
+  );
+  await shot("03d-reaction-and-reply");
+  await until(
+    "bob to see the reaction and the reply",
+    async () => {
+      const messages = await bobMessages();
+      const photo = messages.find((m) => m.id === sentPhoto.message_id);
+      if (!photo) {
+        throw new Error(`bob's photo message ${sentPhoto.message_id} is missing: ${summary(messages)}`);
+      }
+      const thumbs = photo.reactions.find((r) => r.emoji === "👍");
+      if (!thumbs || thumbs.count !== 1) {
+        throw new Error(`expected 👍 x1 on the photo, saw ${JSON.stringify(photo.reactions)}`);
+      }
+      const reply = messages.find((m) => m.text === "nice photo");
+      if (!reply) throw new Error(`no message "nice photo" yet: ${summary(messages)}`);
+      if (reply.reply_to !== photo.id) {
+        throw new Error(`"nice photo" answers message ${reply.reply_to}, expected the photo ${photo.id}`);
+      }
+      return true;
+    },
+    60_000,
+  );
+}
+
 async function main() {
   let display = process.env.DISPLAY;
   if (!display) {
@@ -89,9 +348,14 @@ async function main() {
   await waitForPort(nodePort, "arx-node");
   const url = `http://127.0.0.1:${nodePort}`;
 
+  step("starting two Kubo daemons joined only to each other (the app's and the CLI's)");
+  const appKubo = await kubo("kubo-app");
+  const cliKubo = await kubo("kubo-cli");
+  await cliKubo.ipfs("swarm", "connect", appKubo.swarm);
+
   step("two headless people register with the CLI");
-  const bob = cli("bob", url);
-  const carol = cli("carol", url);
+  const bob = cli("bob", url, cliKubo.apiUrl);
+  const carol = cli("carol", url, cliKubo.apiUrl);
   const bobId = await bob.arx("init");
   const carolId = await carol.arx("init");
 
@@ -102,6 +366,7 @@ async function main() {
     DISPLAY: display,
     ARX_NODE_URL: url,
     ARX_DATA_DIR: appData,
+    ARX_IPFS_API: appKubo.apiUrl,
   });
   await waitForPort(driverPort, "tauri-driver");
 
@@ -163,6 +428,8 @@ async function main() {
       (await messageTexts()).some((t) => t.includes("hi from the CLI")),
     );
     await shot("03-dm-reply-received");
+
+    await mediaSteps({ browser, bob, dmId, byTest, shot });
 
     step("create a group with two CLI members and exchange messages");
     await (await byTest("new-conversation")).click();
@@ -251,7 +518,7 @@ async function main() {
 
     step("a stranger's DM waits in Requests, out of the list, until the app accepts it");
     // bob and carol are allowed (the app started conversations with them); dave is not.
-    const dave = cli("dave", url);
+    const dave = cli("dave", url, cliKubo.apiUrl);
     await dave.arx("init");
     const { conversation: daveDm } = await dave.arx("dm", address);
     await dave.arx("send", daveDm, "hello from a stranger");
@@ -299,11 +566,25 @@ try {
   console.error(`app end-to-end FAILED: ${err.stack ?? err}`);
 } finally {
   for (const child of children.reverse()) child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 500));
+  // Give them a moment to exit (the Kubo daemons write to their repositories until they do).
+  await Promise.all(
+    children.map((child) =>
+      child.exitCode !== null || child.signalCode !== null
+        ? undefined
+        : new Promise((resolve) => {
+            child.once("exit", resolve);
+            setTimeout(resolve, 5000);
+          }),
+    ),
+  );
   if (failed) {
     console.log(`kept for inspection: ${work} (app log in app/logs/)`);
   } else {
-    rmSync(work, { recursive: true, force: true });
+    try {
+      rmSync(work, { recursive: true, force: true });
+    } catch (err) {
+      console.log(`could not remove ${work}: ${err.message}`);
+    }
   }
   console.log(`screenshots: ${artifacts}`);
   process.exit(failed ? 1 : 0);

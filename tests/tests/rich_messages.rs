@@ -49,6 +49,33 @@ fn any_file_contains(dir: &Path, needle: &[u8]) -> bool {
     false
 }
 
+/// Alice and bob in a DM on a real node, each with their own Kubo daemon (joined to the
+/// other's).
+struct MediaDm {
+    node: TestNode,
+    kubo: (Kubo, Kubo),
+    alice: TestClient,
+    bob: TestClient,
+    dm: Vec<u8>,
+}
+
+async fn media_dm() -> MediaDm {
+    let node = TestNode::start().await;
+    let (kubo_a, kubo_b) = Kubo::pair().await;
+    let tcm = arx_e2e::tcm(&node);
+    let (alice, bob) = (tcm.alice().await, tcm.bob().await);
+    alice.client.use_media(kubo_a.store(), None, None).unwrap();
+    bob.client.use_media(kubo_b.store(), None, None).unwrap();
+    let dm = arx_e2e::open_dm(&alice.client, &bob.inbox).await;
+    MediaDm {
+        node,
+        kubo: (kubo_a, kubo_b),
+        alice,
+        bob,
+        dm,
+    }
+}
+
 async fn last_message(client: &Client, group: &[u8]) -> StoredMessage {
     client.sync().await.unwrap();
     client
@@ -62,23 +89,14 @@ async fn last_message(client: &Client, group: &[u8]) -> StoredMessage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_cross_ipfs_sealed_byte_identical_and_tampering_is_refused() {
-    let node = TestNode::start().await;
-    let (kubo_a, kubo_b) = Kubo::pair().await;
-    let tcm = arx_e2e::tcm(&node);
-    let TestClient {
-        client: alice,
-        dir: _a,
-        ..
-    } = tcm.alice().await;
-    let TestClient {
-        client: bob,
-        inbox: bob_inbox,
-        dir: _b,
-        ..
-    } = tcm.bob().await;
-    alice.use_media(kubo_a.store(), None, None).unwrap();
-    bob.use_media(kubo_b.store(), None, None).unwrap();
-    let dm = arx_e2e::open_dm(&alice, &bob_inbox).await;
+    let MediaDm {
+        node: _node,
+        kubo: (kubo_a, kubo_b),
+        alice,
+        bob,
+        dm,
+    } = media_dm().await;
+    let (alice, bob) = (&alice.client, &bob.client);
 
     // 10 MB of random bytes, sent from a file on disk.
     let files = tempfile::tempdir().unwrap();
@@ -104,7 +122,7 @@ async fn files_cross_ipfs_sealed_byte_identical_and_tampering_is_refused() {
     }
 
     // Bob receives the message and its description; he has none of the bytes yet.
-    let received = last_message(&bob, &dm).await;
+    let received = last_message(bob, &dm).await;
     assert_eq!(received.text, "the archive");
     assert_eq!(received.attachments.len(), 1);
     assert!(!kubo_b.has_locally(&attachment.sealed.cid));
@@ -128,7 +146,7 @@ async fn files_cross_ipfs_sealed_byte_identical_and_tampering_is_refused() {
         .forward_files(&[forged], "forged", false)
         .await
         .unwrap();
-    let forged_message = last_message(&bob, &dm).await;
+    let forged_message = last_message(bob, &dm).await;
     let refused = bob
         .open_attachment(forged_message.id, 0, None)
         .await
@@ -139,9 +157,9 @@ async fn files_cross_ipfs_sealed_byte_identical_and_tampering_is_refused() {
         "{refused}"
     );
     assert!(
-        cached(&bob).is_empty(),
+        cached(bob).is_empty(),
         "nothing was kept: {:?}",
-        cached(&bob)
+        cached(bob)
     );
 
     // The real one crosses IPFS through bob's own daemon, byte-identical.
@@ -187,23 +205,14 @@ async fn files_cross_ipfs_sealed_byte_identical_and_tampering_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_arrives_with_a_thumbnail_and_without_its_gps_tags() {
-    let node = TestNode::start().await;
-    let (kubo_a, kubo_b) = Kubo::pair().await;
-    let tcm = arx_e2e::tcm(&node);
-    let TestClient {
-        client: alice,
-        dir: _a,
-        ..
-    } = tcm.alice().await;
-    let TestClient {
-        client: bob,
-        inbox: bob_inbox,
-        dir: _b,
-        ..
-    } = tcm.bob().await;
-    alice.use_media(kubo_a.store(), None, None).unwrap();
-    bob.use_media(kubo_b.store(), None, None).unwrap();
-    let dm = arx_e2e::open_dm(&alice, &bob_inbox).await;
+    let MediaDm {
+        node: _node,
+        kubo: _kubo,
+        alice,
+        bob,
+        dm,
+    } = media_dm().await;
+    let (alice, bob) = (&alice.client, &bob.client);
 
     let photo = fixtures::jpeg_with_gps(1200, 800);
     assert!(fixtures::has_metadata(&photo));
@@ -220,7 +229,7 @@ async fn an_image_arrives_with_a_thumbnail_and_without_its_gps_tags() {
         )
         .await
         .unwrap();
-    let received = last_message(&bob, &dm).await;
+    let received = last_message(bob, &dm).await;
     let image = &received.attachments[0];
     assert_eq!(image.mime_type, "image/jpeg");
     assert_eq!((image.width, image.height), (Some(1200), Some(800)));

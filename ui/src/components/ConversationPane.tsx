@@ -8,6 +8,8 @@ import {
 } from "../engine/api";
 import { useEngine } from "../engine/context";
 import { newTransferId, readBase64 } from "../lib/files";
+import { durationLabel } from "../lib/format";
+import { useConversationSettings } from "../state/conversationSettings";
 import { TransfersProvider } from "../state/transfers";
 import { useMessages } from "../state/useMessages";
 import { type AttachmentHandlers, TransferBar } from "./Attachments";
@@ -238,6 +240,10 @@ function Pane({
     [engine],
   );
 
+  // The disappearing timer shows in the header; it changes with the settings (by anyone).
+  const disappearAfter = useConversationSettings(conversation.id).settings?.disappearAfterSecs;
+  const settingsLabel = isGroup ? "Group settings" : "Conversation settings";
+
   const subtitle = isGroup
     ? `${conversation.memberCount} ${conversation.memberCount === 1 ? "member" : "members"}`
     : (conversation.peerAddress ?? "Direct message");
@@ -260,12 +266,17 @@ function Pane({
             {subtitle}
           </p>
         </div>
-        {isGroup && !isRequest ? (
+        {disappearAfter !== undefined && disappearAfter !== null ? (
+          <DisappearingBadge seconds={disappearAfter} />
+        ) : null}
+        {!isRequest ? (
           <button
             type="button"
             className={`icon-button${infoOpen ? " on" : ""}`}
-            aria-label="Group info"
+            aria-label={settingsLabel}
+            title={settingsLabel}
             aria-expanded={infoOpen}
+            data-testid="conversation-settings"
             onClick={onToggleInfo}
           >
             <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
@@ -366,5 +377,25 @@ function Pane({
         />
       ) : null}
     </section>
+  );
+}
+
+/** The disappearing timer in force, in the conversation's header. */
+function DisappearingBadge({ seconds }: { seconds: number }) {
+  const label = `Messages disappear after ${durationLabel(seconds)}`;
+  return (
+    <span className="timer-badge" role="img" aria-label={label} title={label}>
+      <svg viewBox="0 0 24 24" width="15" height="15" aria-hidden="true">
+        <circle cx="12" cy="13" r="7.5" fill="none" stroke="currentColor" strokeWidth="1.8" />
+        <path
+          d="M12 9v4l2.5 2M10 3h4"
+          fill="none"
+          stroke="currentColor"
+          strokeWidth="1.8"
+          strokeLinecap="round"
+        />
+      </svg>
+      <span aria-hidden="true">{durationLabel(seconds)}</span>
+    </span>
   );
 }

@@ -25,6 +25,7 @@ import { type Connection, ConnectionPill } from "./ConnectionStatus";
 import { ConversationList } from "./ConversationList";
 import { ConversationPane } from "./ConversationPane";
 import { CopyButton } from "./CopyButton";
+import { DmSettingsPanel } from "./DmSettingsPanel";
 import { GroupInfoPanel } from "./GroupInfoPanel";
 import { NewConversationDialog } from "./NewConversationDialog";
 import { SettingsDialog } from "./SettingsDialog";
@@ -43,8 +44,8 @@ export interface MessengerProps {
 type SidebarTab = "conversations" | "requests";
 
 /**
- * The signed-in app: the conversation list and Requests, the open conversation, and the group
- * info panel.
+ * The signed-in app: the conversation list and Requests, the open conversation, and its settings
+ * panel (a group's, or a DM's).
  */
 export function Messenger({
   info,
@@ -161,11 +162,18 @@ export function Messenger({
 
   const active =
     activeId !== null ? (conversations.get(activeId) ?? requests.get(activeId) ?? null) : null;
+  // A request has no settings panel: it is only read until accepted.
+  const panel = infoOpen && active !== null && active.consent === "allowed" ? active : null;
+  const closePanel = useCallback(() => {
+    setInfoOpen(false);
+    // Focus goes back to the button that opened it.
+    document.querySelector<HTMLElement>('[data-testid="conversation-settings"]')?.focus();
+  }, []);
 
+  // The settings panel stays open from one conversation to the next (each has its own).
   const select = useCallback((id: string) => {
     setActiveId(id);
     setNotice(null);
-    if (conversationsRef.current.get(id)?.kind !== "group") setInfoOpen(false);
   }, []);
 
   const onRead = useCallback(
@@ -218,7 +226,7 @@ export function Messenger({
   const account = info.account;
   return (
     <div
-      className={`messenger${active !== null ? " has-active" : ""}${infoOpen && active?.kind === "group" ? " panel-open" : ""}`}
+      className={`messenger${active !== null ? " has-active" : ""}${panel !== null ? " panel-open" : ""}`}
     >
       <nav className="sidebar" aria-label="Conversations sidebar">
         <header className="sidebar-header">
@@ -396,18 +404,20 @@ export function Messenger({
         )}
       </main>
 
-      {infoOpen && active !== null && active.kind === "group" && active.consent === "allowed" ? (
+      {panel?.kind === "group" ? (
         <GroupInfoPanel
-          key={active.id}
-          conversation={active}
-          onClose={() => setInfoOpen(false)}
+          key={panel.id}
+          conversation={panel}
+          onClose={closePanel}
           onLeft={(id) => {
             dispatch({ type: "removed", conversationId: id });
             setInfoOpen(false);
             setActiveId(null);
-            setNotice(`You left “${active.title}”.`);
+            setNotice(`You left “${panel.title}”.`);
           }}
         />
+      ) : panel !== null ? (
+        <DmSettingsPanel key={panel.id} conversation={panel} onClose={closePanel} />
       ) : null}
 
       {dialog === "new" ? (

@@ -24,10 +24,13 @@ export type {
   DeviceView,
   EngineEvent,
   ExternalSigninRequest,
+  GroupSettingsView,
   MemberView,
   MessagePage,
   MessageView,
   NetworkSetting,
+  PoliciesView,
+  PolicyView,
   ReactionView,
   ReplyView,
   RevokeResult,
@@ -46,11 +49,14 @@ import type {
   DeviceView,
   EngineEvent,
   ExternalSigninRequest,
+  GroupSettingsView,
   MemberView,
   MessagePage,
   MessageView,
   NetworkSetting,
+  PoliciesView,
   RevokeResult,
+  Role,
 } from "./bindings";
 
 export type EngineListener = (event: EngineEvent) => void;
@@ -74,6 +80,26 @@ export interface EngineApi {
   leaveGroup(conversationId: string): Promise<void>;
   groupMembers(conversationId: string): Promise<MemberView[]>;
   renameGroup(conversationId: string, name: string): Promise<void>;
+  /**
+   * A conversation's settings (a DM's too: its disappearing timer) and what this person may
+   * change. A change by anyone arrives as a conversation event (and a system line).
+   */
+  groupSettings(conversationId: string): Promise<GroupSettingsView>;
+  setGroupDescription(conversationId: string, description: string): Promise<void>;
+  /** Sets the group image from an image file's bytes (base64); the engine re-encodes it. */
+  setGroupImage(conversationId: string, dataBase64: string): Promise<void>;
+  clearGroupImage(conversationId: string): Promise<void>;
+  /** The group image as a `data:` URL (fetched through IPFS and checked), or null without one. */
+  groupImage(conversationId: string): Promise<string | null>;
+  /** Who may add members, remove members and edit the profile (super admins only). */
+  setGroupPolicies(conversationId: string, policies: PoliciesView): Promise<void>;
+  /** Makes a member a member, admin or super admin (super admins only). */
+  setMemberRole(conversationId: string, inboxId: string, role: Role): Promise<void>;
+  /**
+   * Messages sent from now on disappear `seconds` after they were sent (10 s to a year), or
+   * never (null). In a DM either person may; in a group whoever may edit the profile.
+   */
+  setDisappearing(conversationId: string, seconds: number | null): Promise<void>;
   listMessages(
     conversationId: string,
     beforeId: string | null,

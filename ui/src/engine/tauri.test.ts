@@ -104,6 +104,36 @@ describe("Tauri engine adapter", () => {
     ]);
   });
 
+  it("invokes the commands for a conversation's settings", async () => {
+    invoke.mockResolvedValue(null);
+    const engine = createTauriEngine();
+    const policies = {
+      addMembers: "everyone",
+      removeMembers: "admins",
+      updateProfile: "super_admins",
+    } as const;
+    await engine.groupSettings("c1");
+    await engine.setGroupDescription("c1", "About us");
+    await engine.setGroupImage("c1", "aGk=");
+    await engine.clearGroupImage("c1");
+    await engine.groupImage("c1");
+    await engine.setGroupPolicies("c1", policies);
+    await engine.setMemberRole("c1", "i1", "admin");
+    await engine.setDisappearing("c1", 3600);
+    await engine.setDisappearing("c1", null);
+    expect(invoke.mock.calls).toEqual([
+      ["group_settings", { conversationId: "c1" }],
+      ["set_group_description", { conversationId: "c1", description: "About us" }],
+      ["set_group_image", { conversationId: "c1", dataBase64: "aGk=" }],
+      ["clear_group_image", { conversationId: "c1" }],
+      ["group_image", { conversationId: "c1" }],
+      ["set_group_policies", { conversationId: "c1", policies }],
+      ["set_member_role", { conversationId: "c1", inboxId: "i1", role: "admin" }],
+      ["set_disappearing", { conversationId: "c1", seconds: 3600 }],
+      ["set_disappearing", { conversationId: "c1", seconds: null }],
+    ]);
+  });
+
   it("hands the paths of dropped files to the handler until it stops", async () => {
     const engine = createTauriEngine();
     const handler = vi.fn();

@@ -52,6 +52,19 @@ export function createTauriEngine(): EngineApi {
     leaveGroup: (conversationId) => call("leave_group", { conversationId }),
     groupMembers: (conversationId) => call("group_members", { conversationId }),
     renameGroup: (conversationId, name) => call("rename_group", { conversationId, name }),
+    groupSettings: (conversationId) => call("group_settings", { conversationId }),
+    setGroupDescription: (conversationId, description) =>
+      call("set_group_description", { conversationId, description }),
+    setGroupImage: (conversationId, dataBase64) =>
+      call("set_group_image", { conversationId, dataBase64 }),
+    clearGroupImage: (conversationId) => call("clear_group_image", { conversationId }),
+    groupImage: (conversationId) => call("group_image", { conversationId }),
+    setGroupPolicies: (conversationId, policies) =>
+      call("set_group_policies", { conversationId, policies }),
+    setMemberRole: (conversationId, inboxId, role) =>
+      call("set_member_role", { conversationId, inboxId, role }),
+    setDisappearing: (conversationId, seconds) =>
+      call("set_disappearing", { conversationId, seconds }),
     listMessages: (conversationId, beforeId, limit) =>
       call("list_messages", { conversationId, beforeId, limit }),
     sendText: (conversationId, text, markdown) =>

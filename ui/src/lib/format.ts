@@ -70,6 +70,37 @@ export function roleLabel(role: "super_admin" | "admin" | "member"): string {
   }
 }
 
+/** Who a group policy lets make a change: "Everyone", "Admins and owners", "Owners only". */
+export function policyLabel(policy: "everyone" | "admins" | "super_admins"): string {
+  switch (policy) {
+    case "everyone":
+      return "Everyone";
+    case "admins":
+      return "Admins and owners";
+    case "super_admins":
+      return "Owners only";
+  }
+}
+
+const DURATION_UNITS: [seconds: number, unit: string][] = [
+  [604_800, "week"],
+  [86_400, "day"],
+  [3_600, "hour"],
+  [60, "minute"],
+  [1, "second"],
+];
+
+/** A disappearing timer in words, in its largest whole unit: "30 seconds", "1 hour", "2 weeks". */
+export function durationLabel(seconds: number): string {
+  for (const [size, unit] of DURATION_UNITS) {
+    if (seconds >= size && seconds % size === 0) {
+      const count = seconds / size;
+      return `${count} ${unit}${count === 1 ? "" : "s"}`;
+    }
+  }
+  return `${seconds} seconds`;
+}
+
 /**
  * One line of a message for the conversation list. Markdown shows its words, not its markup:
  * [label](url) becomes label; emphasis, heading, quote, list and code markers are dropped.

@@ -3,9 +3,11 @@ import { conversationsReducer, requestsReducer, upsertMessage } from "../state/c
 import { makeAttachment, makeConversation, makeImage, makeMessage } from "../test/fakeEngine";
 import {
   dayLabel,
+  durationLabel,
   fileKind,
   humanSize,
   messageSummary,
+  policyLabel,
   previewText,
   relativeTime,
   shortId,
@@ -34,6 +36,20 @@ describe("formatting", () => {
     expect(relativeTime(now - 30_000, now)).toBe("now");
     expect(relativeTime(now - 5 * 60_000, now)).toBe("5m");
     expect(relativeTime(new Date(2026, 2, 11, 9).getTime(), now)).toBe("Yesterday");
+  });
+
+  it("says timers in their largest whole unit, and who a policy allows", () => {
+    expect(durationLabel(30)).toBe("30 seconds");
+    expect(durationLabel(90)).toBe("90 seconds");
+    expect(durationLabel(300)).toBe("5 minutes");
+    expect(durationLabel(3600)).toBe("1 hour");
+    expect(durationLabel(7200)).toBe("2 hours");
+    expect(durationLabel(86_400)).toBe("1 day");
+    expect(durationLabel(604_800)).toBe("1 week");
+    expect(durationLabel(365 * 86_400)).toBe("365 days");
+    expect(policyLabel("everyone")).toBe("Everyone");
+    expect(policyLabel("admins")).toBe("Admins and owners");
+    expect(policyLabel("super_admins")).toBe("Owners only");
   });
 });
 

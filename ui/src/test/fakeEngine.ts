@@ -16,11 +16,15 @@ import {
   type EngineEvent,
   type EngineListener,
   type ExternalSigninRequest,
+  type GroupSettingsView,
   type MemberView,
   type MessagePage,
   type MessageView,
   type NetworkSetting,
+  type PoliciesView,
+  type PolicyView,
   type RevokeResult,
+  type Role,
 } from "../engine/api";
 
 export const ME: Account = {
@@ -112,6 +116,33 @@ export function makeConversation(overrides: Partial<ConversationView> = {}): Con
   };
 }
 
+/** What the fake engine keeps of a conversation's settings (the rest comes from its view). */
+export interface FakeSettings {
+  description: string | null;
+  /** The group image as a data URL. */
+  image: string | null;
+  policies: PoliciesView;
+  disappearAfterSecs: number | null;
+}
+
+/** A new group's policies, as the engine makes them: admins do everything. */
+export const DEFAULT_POLICIES: PoliciesView = {
+  addMembers: "admins",
+  removeMembers: "admins",
+  updateProfile: "admins",
+};
+
+function allows(policy: PolicyView, role: Role): boolean {
+  switch (policy) {
+    case "everyone":
+      return true;
+    case "admins":
+      return role !== "member";
+    case "super_admins":
+      return role === "super_admin";
+  }
+}
+
 export class FakeEngine implements EngineApi {
   info: AppInfo = {
     version: "0.1.0",
@@ -126,6 +157,8 @@ export class FakeEngine implements EngineApi {
   conversations = new Map<string, ConversationView>();
   messages = new Map<string, MessageView[]>();
   members = new Map<string, MemberView[]>();
+  /** Settings by conversation id; a conversation without an entry has the defaults. */
+  settings = new Map<string, FakeSettings>();
   /** The account's installations, this one first. */
   devices: DeviceView[] = [
     { installationId: ME.installationId, label: deviceLabel(ME.installationId), thisDevice: true },
@@ -314,6 +347,124 @@ export class FakeEngine implements EngineApi {
     this.fail("renameGroup");
     const conversation = this.requireConversation(conversationId);
     this.conversations.set(conversationId, { ...conversation, title: name });
+  }
+  private settingsOf(conversationId: string): FakeSettings {
+    this.requireConversation(conversationId);
+    let settings = this.settings.get(conversationId);
+    if (settings === undefined) {
+      settings = {
+        description: null,
+        image: null,
+        policies: { ...DEFAULT_POLICIES },
+        disappearAfterSecs: null,
+      };
+      this.settings.set(conversationId, settings);
+    }
+    return settings;
+  }
+  /** Reports a changed conversation, as the engine does after every change to its settings. */
+  private changed(conversationId: string): void {
+    const conversation = { ...this.requireConversation(conversationId) };
+    this.conversations.set(conversationId, conversation);
+    this.emit({ kind: "conversation", conversation });
+  }
+  private requireProfileEditor(conversationId: string): FakeSettings {
+    const conversation = this.requireConversation(conversationId);
+    const settings = this.settingsOf(conversationId);
+    if (
+      conversation.kind === "group" &&
+      !allows(settings.policies.updateProfile, conversation.myRole)
+    ) {
+      throw new EngineError("group.not_permitted", "You may not change this group's profile.");
+    }
+    return settings;
+  }
+  private requireSuperAdmin(conversationId: string): void {
+    const conversation = this.requireConversation(conversationId);
+    if (conversation.kind !== "group" || conversation.myRole !== "super_admin") {
+      throw new EngineError("group.not_permitted", "Only super admins may do that.");
+    }
+  }
+  async groupSettings(conversationId: string): Promise<GroupSettingsView> {
+    this.fail("groupSettings");
+    const conversation = this.requireConversation(conversationId);
+    const settings = this.settingsOf(conversationId);
+    const isDm = conversation.kind === "dm";
+    const role = conversation.myRole;
+    return {
+      conversationId,
+      isDm,
+      name: isDm ? null : conversation.title,
+      description: settings.description,
+      hasImage: settings.image !== null,
+      policies: { ...settings.policies },
+      disappearAfterSecs: settings.disappearAfterSecs,
+      myRole: role,
+      canEditProfile: isDm || allows(settings.policies.updateProfile, role),
+      canAddMembers: !isDm && allows(settings.policies.addMembers, role),
+      canRemoveMembers: !isDm && allows(settings.policies.removeMembers, role),
+      canManageAdmins: !isDm && role === "super_admin",
+    };
+  }
+  async setGroupDescription(conversationId: string, description: string): Promise<void> {
+    this.fail("setGroupDescription");
+    const settings = this.requireProfileEditor(conversationId);
+    if (new TextEncoder().encode(description).length > 1024) {
+      throw new EngineError("input.invalid", "a description of more than 1024 bytes");
+    }
+    settings.description = description.length > 0 ? description : null;
+    this.changed(conversationId);
+  }
+  async setGroupImage(conversationId: string, dataBase64: string): Promise<void> {
+    this.fail("setGroupImage");
+    const settings = this.requireProfileEditor(conversationId);
+    if (dataBase64.length === 0) throw new EngineError("media.invalid_image", "not an image");
+    settings.image = PIXEL_DATA_URL;
+    this.changed(conversationId);
+  }
+  async clearGroupImage(conversationId: string): Promise<void> {
+    this.fail("clearGroupImage");
+    this.requireProfileEditor(conversationId).image = null;
+    this.changed(conversationId);
+  }
+  async groupImage(conversationId: string): Promise<string | null> {
+    this.fail("groupImage");
+    return this.settingsOf(conversationId).image;
+  }
+  async setGroupPolicies(conversationId: string, policies: PoliciesView): Promise<void> {
+    this.fail("setGroupPolicies");
+    this.requireSuperAdmin(conversationId);
+    this.settingsOf(conversationId).policies = { ...policies };
+    this.changed(conversationId);
+  }
+  async setMemberRole(conversationId: string, inboxId: string, role: Role): Promise<void> {
+    this.fail("setMemberRole");
+    this.requireSuperAdmin(conversationId);
+    const list = this.members.get(conversationId) ?? [];
+    const member = list.find((m) => m.inboxId === inboxId);
+    if (member === undefined) throw new EngineError("group.not_a_member", "not a member");
+    const superAdmins = list.filter((m) => m.role === "super_admin").length;
+    if (member.role === "super_admin" && role !== "super_admin" && superAdmins === 1) {
+      throw new EngineError("group.invalid_settings", "A group needs at least one super admin.");
+    }
+    this.members.set(
+      conversationId,
+      list.map((m) => (m.inboxId === inboxId ? { ...m, role } : m)),
+    );
+    if (member.isMe) {
+      const conversation = this.requireConversation(conversationId);
+      this.conversations.set(conversationId, { ...conversation, myRole: role });
+    }
+    this.changed(conversationId);
+  }
+  async setDisappearing(conversationId: string, seconds: number | null): Promise<void> {
+    this.fail("setDisappearing");
+    const settings = this.requireProfileEditor(conversationId);
+    if (seconds !== null && (seconds < 10 || seconds > 366 * 86_400)) {
+      throw new EngineError("input.invalid", "a disappearing timer is from 10 seconds to a year");
+    }
+    settings.disappearAfterSecs = seconds;
+    this.changed(conversationId);
   }
   async listMessages(
     conversationId: string,
