@@ -35,9 +35,10 @@ cp "$ARX_KUBO_BIN" src-tauri/sidecar/ipfs
 npx tauri build --debug --bundles deb
 deb=$(ls "$target_dir"/debug/bundle/deb/*.deb)
 dpkg-deb --info "$deb" | grep -E "Package|Version|Depends"
-dpkg-deb --contents "$deb" | grep -q "usr/bin/arx-messenger$"
-dpkg-deb --contents "$deb" | grep -q "usr/share/applications/.*\.desktop$"
-dpkg-deb --contents "$deb" | grep -q "usr/lib/arx-messenger/ipfs$"
+contents=$(dpkg-deb --contents "$deb")
+grep -q "usr/bin/arx-messenger$" <<<"$contents"
+grep -q "usr/share/applications/.*\.desktop$" <<<"$contents"
+grep -q "usr/lib/arx-messenger/ipfs$" <<<"$contents"
 if [ "$(id -u)" -eq 0 ]; then
   apt-get install --simulate -qq "$deb" >/dev/null
 fi

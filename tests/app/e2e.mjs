@@ -162,6 +162,8 @@ async function mediaSteps({ browser, bob, dmId, byTest, shot }) {
     }, input);
     await input.addValue(path);
   };
+  /** An element's text as the DOM holds it (WebDriver's visible text can leave parts out). */
+  const textOf = (element) => browser.execute((e) => e.textContent ?? "", element);
   /** The app's own sent message holding `selector` and passing `check`, if there is one. */
   const sentWith = async (selector, check = async () => true) => {
     const items = await browser.$$('[data-testid="message"][data-mine="true"][data-status="sent"]');
@@ -220,7 +222,7 @@ async function mediaSteps({ browser, bob, dmId, byTest, shot }) {
     "the file to be sent by the app",
     () =>
       sentWith('[data-testid="file-card"]', async (item) =>
-        (await item.getText()).includes(dataName),
+        browser.execute((element, name) => element.textContent.includes(name), item, dataName),
       ),
     60_000,
   );
@@ -250,7 +252,7 @@ async function mediaSteps({ browser, bob, dmId, byTest, shot }) {
     async () => {
       for (const item of await browser.$$('[data-testid="message"][data-mine="false"]')) {
         const preview = await item.$('[data-testid="image-preview"]');
-        if (!(await preview.isExisting()) || !(await item.getText()).includes("a photo")) continue;
+        if (!(await preview.isExisting()) || !(await textOf(item)).includes("a photo")) continue;
         // Re-encoded for sending: a PNG without transparency goes as bob-photo.jpg.
         const label = await preview.getAttribute("aria-label");
         if (!/^Open image bob-photo\.(png|jpg)$/.test(label ?? "")) {
@@ -294,7 +296,7 @@ async function mediaSteps({ browser, bob, dmId, byTest, shot }) {
   await until("the reaction under the photo in the app", async () => {
     const message = await browser.$(photoSelector);
     for (const chip of await message.$$(".reaction-chip")) {
-      if ((await chip.getText()).includes("👍")) return true;
+      if ((await textOf(chip)).includes("👍")) return true;
     }
     return false;
   });
@@ -307,7 +309,7 @@ async function mediaSteps({ browser, bob, dmId, byTest, shot }) {
   await browser.keys("Enter");
   await until("the reply to be sent by the app", () =>
     sentWith('[data-testid="reply-quote"]', async (item) =>
-      (await item.getText()).includes("nice photo"),
+      (await textOf(item)).includes("nice photo"),
     ),
   );
   await shot("03d-reaction-and-reply");

@@ -107,6 +107,14 @@ impl Decoded {
     }
 }
 
+/// Whether a content type acts on another message (and is never shown as one).
+pub fn is_action(type_id: &str) -> bool {
+    matches!(
+        type_id,
+        REACTION_TYPE | RECEIPT_TYPE | EDIT_TYPE | DELETE_TYPE
+    )
+}
+
 pub(crate) fn new_content_id() -> ContentId {
     let mut id = [0u8; CONTENT_ID_BYTES];
     rand::thread_rng().fill_bytes(&mut id);

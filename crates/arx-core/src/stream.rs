@@ -212,6 +212,10 @@ impl Client {
             let Ok(m) = self.message(id).await else {
                 continue;
             };
+            // An action (a reaction, receipt, edit or delete) is not a message of its own.
+            if crate::content::is_action(&m.type_id) {
+                continue;
+            }
             if events.send(StreamEvent::Delivery(m)).await.is_err() {
                 return false;
             }
