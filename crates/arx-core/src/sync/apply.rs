@@ -265,7 +265,10 @@ impl Client {
         if key == self.installation_key() {
             return Ok(false);
         }
-        let me = self.inbox().await?;
+        // Through the transaction: never wait for the read pool while holding the writer.
+        let (me, _) = db::installation::registration(&mut **tx)
+            .await?
+            .ok_or(CoreError::NotRegistered)?;
         let point = Point::of(env);
         for inbox in [peer, me] {
             let state = self

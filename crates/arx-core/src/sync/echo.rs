@@ -73,7 +73,11 @@ impl Client {
                     GroupMetadata::of_group(group)?
                 };
                 summary.commits += 1;
-                let me = self.inbox().await?;
+                // Read through this transaction: waiting for the read pool while holding the
+                // writer could deadlock with readers waiting for the writer.
+                let (me, _) = db::installation::registration(&mut **tx)
+                    .await?
+                    .ok_or(CoreError::NotRegistered)?;
                 let key = self.installation_key();
                 let merged = Merged {
                     committer: (&me, &key),

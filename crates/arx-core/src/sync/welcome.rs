@@ -182,7 +182,10 @@ impl Client {
         self.check_leaves_at(&[sender], &point, read_at, false)
             .await?;
         self.check_leaves_at(&leaves, &point, read_at, true).await?;
-        let me = self.inbox().await?;
+        // Through the transaction: never wait for the read pool while holding the writer.
+        let (me, _) = db::installation::registration(&mut *tx)
+            .await?
+            .ok_or(CoreError::NotRegistered)?;
         let mut inboxes: Vec<InboxId> = leaves.iter().map(|(i, _)| *i).collect();
         inboxes.sort();
         inboxes.dedup();
