@@ -39,6 +39,17 @@ fn progress(app: &Arc<App>, transfer_id: String) -> arx_media::Progress {
     })
 }
 
+/// The engine, message `message_id` and its conversation, for an action on that message.
+async fn located(
+    app: &App,
+    message_id: &str,
+) -> CommandResult<(Arc<arx_core::Client>, i64, Vec<u8>)> {
+    let client = app.client().await?;
+    let id = self::message_id(message_id)?;
+    let group = client.message(id).await?.group_id;
+    Ok((client, id, group))
+}
+
 /// The message as the UI shows it, also pushed as an event, with its conversation.
 async fn changed(
     app: &App,
@@ -219,9 +230,7 @@ pub async fn reply(
     text: String,
     markdown: bool,
 ) -> CommandResult<MessageView> {
-    let client = app.client().await?;
-    let id = self::message_id(&message_id)?;
-    let group = client.message(id).await?.group_id;
+    let (client, id, group) = located(&app, &message_id).await?;
     let sent = client.conversation(&group).reply(id, &text, markdown).await?;
     changed(&app, &client, sent.message).await
 }
@@ -235,9 +244,7 @@ pub async fn react(
     emoji: String,
     remove: bool,
 ) -> CommandResult<MessageView> {
-    let client = app.client().await?;
-    let id = self::message_id(&message_id)?;
-    let group = client.message(id).await?.group_id;
+    let (client, id, group) = located(&app, &message_id).await?;
     let sent = client.conversation(&group).react(id, &emoji, remove).await?;
     target_changed(&app, &client, id, sent).await
 }
@@ -250,9 +257,7 @@ pub async fn edit_message(
     text: String,
     markdown: bool,
 ) -> CommandResult<MessageView> {
-    let client = app.client().await?;
-    let id = self::message_id(&message_id)?;
-    let group = client.message(id).await?.group_id;
+    let (client, id, group) = located(&app, &message_id).await?;
     let sent = client.conversation(&group).edit(id, &text, markdown).await?;
     target_changed(&app, &client, id, sent).await
 }
@@ -261,9 +266,7 @@ pub async fn edit_message(
 command! {
 /// Deletes one of this person's messages for everyone.
 pub async fn delete_message(app: AppState<'_>, message_id: String) -> CommandResult<MessageView> {
-    let client = app.client().await?;
-    let id = self::message_id(&message_id)?;
-    let group = client.message(id).await?.group_id;
+    let (client, id, group) = located(&app, &message_id).await?;
     let sent = client.conversation(&group).delete_for_everyone(id).await?;
     target_changed(&app, &client, id, sent).await
 }
