@@ -175,6 +175,41 @@ pub fn checked_link(url: &str) -> CommandResult<&str> {
     Ok(url)
 }
 
+/// WebKitGTK's switch for GPU compositing; WebKit reads it once, when the first web view starts.
+const COMPOSITING_SWITCH: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
+/// Whether the web view should composite with OpenGL, given whether the machine has a DRM render
+/// node and what the person set themselves.
+///
+/// Without a render node Mesa can only rasterise in software (llvmpipe): compositing then costs
+/// the web process about 75 MiB of textures and shader code and CPU time on every scroll, for no
+/// gain over WebKit's own painting. A value the person set wins either way ("0" keeps GPU
+/// compositing on).
+pub fn gl_compositing_wanted(has_render_node: bool, user_setting: Option<&str>) -> bool {
+    match user_setting {
+        Some(value) => value == "0",
+        None => has_render_node,
+    }
+}
+
+/// Applies [`gl_compositing_wanted`] on Linux. Call first thing in `main`, before any thread or
+/// web view exists: it may set an environment variable that WebKit reads at start-up.
+pub fn choose_rendering() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let has_render_node = std::fs::read_dir("/dev/dri").is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|entry| entry.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    let user_setting = std::env::var(COMPOSITING_SWITCH).ok();
+    let wanted = gl_compositing_wanted(has_render_node, user_setting.as_deref());
+    if user_setting.is_none() && !wanted {
+        std::env::set_var(COMPOSITING_SWITCH, "1");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -266,5 +301,13 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn gl_compositing_only_with_a_render_node_unless_the_person_says() {
+        assert!(gl_compositing_wanted(true, None));
+        assert!(!gl_compositing_wanted(false, None));
+        assert!(gl_compositing_wanted(false, Some("0")));
+        assert!(!gl_compositing_wanted(true, Some("1")));
     }
 }

@@ -126,6 +126,7 @@ fn lock_profile(dir: &std::path::Path, profile: &str) -> Result<InstanceLock, St
 }
 
 pub fn run() {
+    desktop::choose_rendering();
     let options = match options() {
         Ok(options) => options,
         Err(message) => {

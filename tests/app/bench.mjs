@@ -75,8 +75,9 @@ function pssMiB(root) {
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
       const match = /^Pss:\s+(\d+) kB/m.exec(rollup);
-      if (match) kib += Number(match[1]);
-      names.push(readFileSync(`/proc/${pid}/comm`, "utf8").trim());
+      const own = match ? Number(match[1]) : 0;
+      kib += own;
+      names.push(`${readFileSync(`/proc/${pid}/comm`, "utf8").trim()} ${(own / 1024).toFixed(0)} MiB`);
     } catch {
       // Gone, or not ours.
     }
@@ -169,6 +170,68 @@ function cli(name, url, dir = join(work, name)) {
   };
 }
 
+/**
+ * Launches ARX through WebDriver with `env`, opens the 10,000-message DM (accepting its request
+ * the first time), scrolls up through five pages of older messages, and returns the memory of
+ * the app's processes.
+ */
+async function openBigConversation(env, fromRequests) {
+  const driverPort = await freePort();
+  const driver = start("tauri-driver", ["--port", String(driverPort)], env);
+  await waitForPort(driverPort, "tauri-driver");
+  const browser = await remote({
+    hostname: "127.0.0.1",
+    port: driverPort,
+    logLevel: "warn",
+    capabilities: { "tauri:options": { application: appBin } },
+  });
+  try {
+    if (fromRequests) {
+      // bob started the DM, so it waits in Requests: open it there and accept it.
+      const requests = await browser.$("aria/Requests");
+      await requests.waitForClickable({ timeout: 60_000 });
+      await requests.click();
+      const item = await browser.$('[data-testid="request-item"]');
+      await item.waitForClickable({ timeout: 60_000 });
+      await item.click();
+      const accept = await browser.$("button=Accept");
+      await accept.waitForClickable({ timeout: 60_000 });
+      await accept.click();
+    } else {
+      const item = await browser.$('[data-testid="conversation-item"]');
+      await item.waitForClickable({ timeout: 60_000 });
+      await item.click();
+    }
+    await browser.$('[data-testid="message"]').waitForDisplayed({ timeout: 60_000 });
+    // Scroll up through a few pages, so older messages load as a reader would.
+    for (let i = 0; i < 5; i++) {
+      await browser.execute(() => {
+        const list = document.querySelector('[data-testid="message-list"]');
+        if (list) list.scrollTop = 0;
+      });
+      await sleep(1_000);
+    }
+    await sleep(5_000);
+    const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+    const app = pids
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] === appBin;
+        } catch {
+          return false;
+        }
+      })
+      .sort((a, b) => b - a)[0];
+    const memory = pssMiB(app);
+    console.error(`ARX with the big conversation open (${JSON.stringify(env.WEBKIT_DISABLE_COMPOSITING_MODE ?? "ARX's choice")}): ${memory.mib.toFixed(0)} MiB over ${memory.processes.join(", ")}`);
+    return memory;
+  } finally {
+    await browser.deleteSession().catch(() => undefined);
+    driver.kill("SIGTERM");
+  }
+}
+
 async function main() {
   let display = process.env.DISPLAY;
   if (!display) {
@@ -212,58 +275,18 @@ async function main() {
     ARX_NODE_URL: url,
   });
 
-  // The same, with the big conversation open (through WebDriver, which launches the app).
-  const driverPort = await freePort();
-  start("tauri-driver", ["--port", String(driverPort)], {
+  // The same, with the big conversation open: as ARX chooses its rendering, then with WebKit's
+  // GL compositing forced on (WEBKIT_DISABLE_COMPOSITING_MODE=0) for comparison.
+  const open = await openBigConversation({ ...env, ARX_DATA_DIR: appData, ARX_NODE_URL: url }, true);
+  const openGl = await openBigConversation(
+    { ...env, ARX_DATA_DIR: appData, ARX_NODE_URL: url, WEBKIT_DISABLE_COMPOSITING_MODE: "0" },
+    false,
+  );
+  // The bare window without GL compositing: the like-for-like reference where ARX turns it off.
+  const bareNoGl = await measure("bare window, no GL compositing", bareBin, [], {
     ...env,
-    ARX_DATA_DIR: appData,
-    ARX_NODE_URL: url,
+    WEBKIT_DISABLE_COMPOSITING_MODE: "1",
   });
-  await waitForPort(driverPort, "tauri-driver");
-  const browser = await remote({
-    hostname: "127.0.0.1",
-    port: driverPort,
-    logLevel: "warn",
-    capabilities: { "tauri:options": { application: appBin } },
-  });
-  let open;
-  try {
-    // bob started the DM, so it waits in Requests: open it there and accept it.
-    const requests = await browser.$("aria/Requests");
-    await requests.waitForClickable({ timeout: 60_000 });
-    await requests.click();
-    const item = await browser.$('[data-testid="request-item"]');
-    await item.waitForClickable({ timeout: 60_000 });
-    await item.click();
-    const accept = await browser.$("button=Accept");
-    await accept.waitForClickable({ timeout: 60_000 });
-    await accept.click();
-    await browser.$('[data-testid="message"]').waitForDisplayed({ timeout: 60_000 });
-    // Scroll up through a few pages, so older messages load as a reader would.
-    for (let i = 0; i < 5; i++) {
-      await browser.execute(() => {
-        const list = document.querySelector('[data-testid="message-list"]');
-        if (list) list.scrollTop = 0;
-      });
-      await sleep(1_000);
-    }
-    await sleep(5_000);
-    const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
-    const app = pids
-      .map(Number)
-      .filter((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] === appBin;
-        } catch {
-          return false;
-        }
-      })
-      .sort((a, b) => b - a)[0];
-    open = pssMiB(app);
-    console.error(`ARX with the big conversation open: ${open.mib.toFixed(0)} MiB over ${open.processes.join(", ")}`);
-  } finally {
-    await browser.deleteSession().catch(() => undefined);
-  }
 
   const f = (v) => (v === null ? "n/a" : v.toFixed(0));
   console.log("| measure | ARX | bare Tauri window | ratio |");
@@ -275,6 +298,8 @@ async function main() {
   }
   console.log(`| memory idle (PSS, all processes), signed in, MiB | ${f(signedIn.idle.mib)} | ${f(bare.idle.mib)} | ${(signedIn.idle.mib / bare.idle.mib).toFixed(2)} |`);
   console.log(`| memory with the ${bigConversation}-message DM open, MiB | ${f(open.mib)} | ${f(bare.idle.mib)} | ${(open.mib / bare.idle.mib).toFixed(2)} |`);
+  console.log(`| memory with the DM open, both with GL compositing on, MiB | ${f(openGl.mib)} | ${f(bare.idle.mib)} | ${(openGl.mib / bare.idle.mib).toFixed(2)} |`);
+  console.log(`| memory with the DM open, both without GL compositing, MiB | ${f(open.mib)} | ${f(bareNoGl.idle.mib)} | ${(open.mib / bareNoGl.idle.mib).toFixed(2)} |`);
 }
 
 let failed = false;

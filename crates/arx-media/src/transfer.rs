@@ -1,6 +1,6 @@
 //! Sending and receiving a file: [`upload`] seals while it streams to the store; [`download`]
-//! streams the sealed bytes to a temporary file while hashing them, checks length and digest,
-//! and only then opens them into the cache. Nothing unverified is ever opened or kept.
+//! receives the sealed bytes (in memory when small, else in a temporary file) while hashing
+//! them, checks length and digest, and only then opens them into the cache. Nothing unverified is ever opened or kept.
 
 use std::{
     io::Read,
@@ -119,16 +119,20 @@ pub async fn download(
         )));
     }
     let expected = seal::sealed_len(wanted.size);
-    let sealed = cache.temp_file()?;
-    // Large buffers: each write to a tokio file is a hop to a blocking thread.
-    let mut out = tokio::io::BufWriter::with_capacity(
-        IO_BUFFER,
-        tokio::fs::File::from_std(
-            sealed
-                .reopen()
-                .map_err(|e| MediaError::io("opening a cache file", e))?,
-        ),
-    );
+    let mut sealed = if expected <= IN_MEMORY_BYTES {
+        Received::Memory(Vec::with_capacity(expected as usize))
+    } else {
+        let file = cache.temp_file()?;
+        // Large buffers: each write to a tokio file is a hop to a blocking thread.
+        let writer = tokio::io::BufWriter::with_capacity(
+            IO_BUFFER,
+            tokio::fs::File::from_std(
+                file.reopen()
+                    .map_err(|e| MediaError::io("opening a cache file", e))?,
+            ),
+        );
+        Received::Disk { file, writer }
+    };
     let mut hasher = Sha256::new();
     let mut received: u64 = 0;
     let mut stream = store.cat(&wanted.cid);
@@ -151,17 +155,12 @@ pub async fn download(
             )));
         }
         hasher.update(&chunk);
-        out.write_all(&chunk)
-            .await
-            .map_err(|e| MediaError::io("writing a cache file", e))?;
+        sealed.write(&chunk).await?;
         if let Some(progress) = &progress {
             progress(received, expected);
         }
     }
-    out.flush()
-        .await
-        .map_err(|e| MediaError::io("writing a cache file", e))?;
-    drop(out);
+    let sealed = sealed.finish().await?;
     if received != expected {
         return Err(MediaError::DigestMismatch(format!(
             "{received} bytes where the message announces {expected}"
@@ -175,20 +174,23 @@ pub async fn download(
     let key = wanted.key.clone();
     let size = wanted.size;
     let opened = tokio::task::spawn_blocking(move || -> Result<_, MediaError> {
-        let input = std::io::BufReader::with_capacity(
-            IO_BUFFER,
-            sealed
-                .reopen()
-                .map_err(|e| MediaError::io("reading a cache file", e))?,
-        );
-        let output = std::io::BufWriter::with_capacity(
+        let mut output = std::io::BufWriter::with_capacity(
             IO_BUFFER,
             opened
                 .reopen()
                 .map_err(|e| MediaError::io("writing a cache file", e))?,
         );
-        let mut output = output;
-        seal::open(input, &mut output, size, &key)?;
+        match sealed {
+            Finished::Memory(bytes) => seal::open(bytes.as_slice(), &mut output, size, &key)?,
+            Finished::Disk(file) => {
+                let input = std::io::BufReader::with_capacity(
+                    IO_BUFFER,
+                    file.reopen()
+                        .map_err(|e| MediaError::io("reading a cache file", e))?,
+                );
+                seal::open(input, &mut output, size, &key)?;
+            }
+        }
         std::io::Write::flush(&mut output)
             .map_err(|e| MediaError::io("writing the opened file", e))?;
         Ok(opened)
@@ -196,6 +198,53 @@ pub async fn download(
     .await
     .map_err(|e| MediaError::io("opening the file", e))??;
     cache.insert(&wanted.digest, opened)
+}
+
+/// Sealed files up to this size are received in memory and reach the disk only once opened;
+/// larger ones go through a temporary file, so a download's memory stays bounded.
+const IN_MEMORY_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Where the sealed bytes of a download go while they arrive and are hashed.
+enum Received {
+    Memory(Vec<u8>),
+    Disk {
+        file: tempfile::NamedTempFile,
+        writer: tokio::io::BufWriter<tokio::fs::File>,
+    },
+}
+
+/// The sealed bytes once all arrived (the temporary file is removed when dropped).
+enum Finished {
+    Memory(Vec<u8>),
+    Disk(tempfile::NamedTempFile),
+}
+
+impl Received {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), MediaError> {
+        match self {
+            Self::Memory(bytes) => {
+                bytes.extend_from_slice(chunk);
+                Ok(())
+            }
+            Self::Disk { writer, .. } => writer
+                .write_all(chunk)
+                .await
+                .map_err(|e| MediaError::io("writing a cache file", e)),
+        }
+    }
+
+    async fn finish(self) -> Result<Finished, MediaError> {
+        match self {
+            Self::Memory(bytes) => Ok(Finished::Memory(bytes)),
+            Self::Disk { file, mut writer } => {
+                writer
+                    .flush()
+                    .await
+                    .map_err(|e| MediaError::io("writing a cache file", e))?;
+                Ok(Finished::Disk(file))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -252,11 +301,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_file_goes_up_sealed_and_comes_down_identical_and_a_flipped_byte_is_refused() {
+    async fn a_small_file_goes_up_sealed_and_comes_down_identical_and_a_flipped_byte_is_refused() {
+        round_trip_and_tampering(300_000).await;
+    }
+
+    #[tokio::test]
+    async fn a_file_received_through_a_temporary_file_is_checked_the_same_way() {
+        round_trip_and_tampering(IN_MEMORY_BYTES as usize + 100_000).await;
+    }
+
+    async fn round_trip_and_tampering(len: usize) {
         let store = MemoryStore::default();
         let dir = tempfile::tempdir().unwrap();
         let cache = MediaCache::open(dir.path(), 1 << 30).unwrap();
-        let plain: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        let plain: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
         let seen = Arc::new(Mutex::new(0u64));
         let seen2 = seen.clone();
         let progress: Progress = Arc::new(move |done, _| *seen2.lock().unwrap() = done);
@@ -264,15 +322,15 @@ mod tests {
             &store,
             "f",
             std::io::Cursor::new(plain.clone()),
-            300_000,
+            len as u64,
             Some(progress),
         )
         .await
         .unwrap();
-        assert_eq!(*seen.lock().unwrap(), seal::sealed_len(300_000));
+        assert_eq!(*seen.lock().unwrap(), seal::sealed_len(len as u64));
         // Only ciphertext reached the store.
         let stored = store.files.lock().unwrap()[0].clone();
-        assert!(!stored
+        assert!(!stored[..stored.len().min(1 << 20)]
             .windows(64)
             .any(|w| plain.windows(64).take(1000).any(|p| p == w)));
 

@@ -3,6 +3,24 @@ export function shortId(value: string): string {
   return value.length > 16 ? `${value.slice(0, 8)}…${value.slice(-4)}` : value;
 }
 
+/**
+ * Date formatters, made once per set of options and kept. Each `toLocale…String` call with
+ * options builds a new ICU formatter, and WebKit keeps their native memory until a later
+ * garbage collection: a message list formatting every row's time on each render grew the web
+ * process by tens of MiB.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = JSON.stringify(options);
+  let made = formatters.get(key);
+  if (made === undefined) {
+    made = new Intl.DateTimeFormat(undefined, options);
+    formatters.set(key, made);
+  }
+  return made;
+}
+
 function startOfDay(ms: number): number {
   const day = new Date(ms);
   day.setHours(0, 0, 0, 0);
@@ -25,17 +43,15 @@ export function dayLabel(ms: number, nowMs: number = Date.now()): string {
   if (days === 1) return "Yesterday";
   const date = new Date(ms);
   const sameYear = date.getFullYear() === new Date(nowMs).getFullYear();
-  return date.toLocaleDateString(undefined, {
-    weekday: days < 7 && days > 0 ? "long" : undefined,
-    month: "long",
-    day: "numeric",
-    year: sameYear ? undefined : "numeric",
-  });
+  const options: Intl.DateTimeFormatOptions = { month: "long", day: "numeric" };
+  if (days < 7 && days > 0) options.weekday = "long";
+  if (!sameYear) options.year = "numeric";
+  return formatter(options).format(date);
 }
 
 /** Clock time of a message: "14:05" (locale dependent). */
 export function timeOfDay(ms: number): string {
-  return new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  return formatter({ hour: "2-digit", minute: "2-digit" }).format(ms);
 }
 
 /** Compact relative time for the conversation list: "now", "5m", "14:05", "Yesterday", "Mon", "12 Mar". */
@@ -47,16 +63,16 @@ export function relativeTime(ms: number, nowMs: number = Date.now()): string {
   if (days <= 0) return timeOfDay(ms);
   if (days === 1) return "Yesterday";
   const date = new Date(ms);
-  if (days < 7) return date.toLocaleDateString(undefined, { weekday: "short" });
+  if (days < 7) return formatter({ weekday: "short" }).format(date);
   if (date.getFullYear() === new Date(nowMs).getFullYear()) {
-    return date.toLocaleDateString(undefined, { day: "numeric", month: "short" });
+    return formatter({ day: "numeric", month: "short" }).format(date);
   }
-  return date.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+  return formatter({ day: "numeric", month: "short", year: "numeric" }).format(date);
 }
 
 /** Full date and time for tooltips. */
 export function fullDateTime(ms: number): string {
-  return new Date(ms).toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" });
+  return formatter({ dateStyle: "full", timeStyle: "short" }).format(ms);
 }
 
 export function roleLabel(role: "super_admin" | "admin" | "member"): string {
