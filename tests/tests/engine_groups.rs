@@ -472,7 +472,7 @@ async fn messages_sent_while_two_members_commit_are_each_delivered_once() {
     for i in 0..7 {
         people.push(tcm.person(&format!("person {i}")).await);
     }
-    let (founders, newcomers) = people.split_at(5);
+    let founders = &people[..5];
     let others: Vec<InboxId> = founders[1..].iter().map(|p| p.inbox).collect();
     let group = founders[0]
         .client
@@ -490,30 +490,49 @@ async fn messages_sent_while_two_members_commit_are_each_delivered_once() {
         p.client.sync().await.unwrap();
     }
 
-    // Two admins add someone from the same epoch while all five send.
-    let (to_first, to_second) = ([newcomers[0].inbox], [newcomers[1].inbox]);
-    let at: Vec<_> = founders
-        .iter()
-        .map(|f| f.client.conversation(&group))
-        .collect();
-    let (a, b, s0, s1, s2, s3, s4) = tokio::join!(
-        at[0].add_members(&to_first),
-        at[2].add_members(&to_second),
-        at[0].send_text("during 0"),
-        at[1].send_text("during 1"),
-        at[2].send_text("during 2"),
-        at[3].send_text("during 3"),
-        at[4].send_text("during 4"),
-    );
-    for sent in [s0, s1, s2, s3, s4] {
-        sent.unwrap();
+    // Two admins add someone from the same epoch while all five send, each in its own task as
+    // the app runs concurrent commands.
+    let people = std::sync::Arc::new(people);
+    let add = |adder: usize, newcomer: usize| {
+        let (people, group) = (people.clone(), group.clone());
+        tokio::spawn(async move {
+            let member = [people[newcomer].inbox];
+            people[adder]
+                .client
+                .conversation(&group)
+                .add_members(&member)
+                .await
+                .map(|_| ())
+        })
+    };
+    let send = |sender: usize| {
+        let (people, group) = (people.clone(), group.clone());
+        tokio::spawn(async move {
+            people[sender]
+                .client
+                .conversation(&group)
+                .send_text(&format!("during {sender}"))
+                .await
+                .map(|_| ())
+        })
+    };
+    let tasks = vec![
+        add(0, 5),
+        add(2, 6),
+        send(0),
+        send(1),
+        send(2),
+        send(3),
+        send(4),
+    ];
+    for task in tasks {
+        task.await.unwrap().unwrap();
     }
-    a.unwrap();
-    b.unwrap();
+    let (founders, _) = people.split_at(5);
     // Two rounds: a message a commit overtook is encrypted again by its sender when the sender
     // reads its own echo, and the others read the new copy on their next sync.
     for _ in 0..2 {
-        for p in &people {
+        for p in people.iter() {
             p.client.sync().await.unwrap();
         }
     }
