@@ -369,6 +369,10 @@ async function main() {
     ARX_NODE_URL: url,
     ARX_DATA_DIR: appData,
     ARX_IPFS_API: appKubo.apiUrl,
+    // GL compositing on, whatever the machine: without it (ARX's choice where there is no GPU,
+    // as under Xvfb here) WebKitWebDriver's screenshot command never answers (WebKitGTK 2.50).
+    // The app benchmark drives the app without GL compositing through WebDriver.
+    WEBKIT_DISABLE_COMPOSITING_MODE: "0",
   });
   await waitForPort(driverPort, "tauri-driver");
 
