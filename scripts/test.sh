@@ -2,7 +2,8 @@
 # The test command: sets up what is missing, then runs formatting, lints and every test tier:
 # Rust unit, engine and node tests (media ones with two Kubo daemons built by
 # scripts/build-kubo.sh; PostgreSQL ones when ARX_TEST_POSTGRES_URL is set; .ci/run
-# sets up a local server), the UI's tests, and the desktop app end to end in a real WebView.
+# sets up a local server), the UI's tests, the release workflow's lint, and the desktop app end
+# to end in a real WebView.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -17,6 +18,8 @@ fi
 echo "== Kubo (IPFS daemon) for the media tests: built from source once, then cached"
 ARX_KUBO_BIN="$(scripts/build-kubo.sh)"
 export ARX_KUBO_BIN
+echo "== release workflow: actionlint (and shellcheck on its steps)"
+scripts/lint-workflows.sh
 echo "== UI: lint, types, build"
 npm run --silent lint
 npm run --silent build
