@@ -3,6 +3,7 @@ import { useConversationSettings } from "../state/conversationSettings";
 import { Avatar } from "./Avatar";
 import { CopyButton } from "./CopyButton";
 import { DisappearingSetting } from "./DisappearingSetting";
+import { PanelHeader } from "./PanelHeader";
 
 export interface DmSettingsPanelProps {
   conversation: ConversationView;
@@ -21,17 +22,7 @@ export function DmSettingsPanel({ conversation, onClose }: DmSettingsPanelProps)
         if (event.key === "Escape") onClose();
       }}
     >
-      <header className="panel-header">
-        <h2>Conversation settings</h2>
-        <button
-          type="button"
-          className="icon-button"
-          aria-label="Close conversation settings"
-          onClick={onClose}
-        >
-          <span aria-hidden="true">✕</span>
-        </button>
-      </header>
+      <PanelHeader title="Conversation settings" onClose={onClose} />
       <div className="panel-body">
         <section className="panel-section" aria-label="With">
           <div className="member">

@@ -22,6 +22,7 @@ import { Dialog } from "./Dialog";
 import { DisappearingSetting } from "./DisappearingSetting";
 import { FieldError } from "./FieldError";
 import { describePeerError } from "./NewConversationDialog";
+import { PanelHeader } from "./PanelHeader";
 
 export interface GroupInfoPanelProps {
   conversation: ConversationView;
@@ -125,17 +126,7 @@ export function GroupInfoPanel({ conversation, onClose, onLeft }: GroupInfoPanel
         if (event.key === "Escape" && !confirmLeave) onClose();
       }}
     >
-      <header className="panel-header">
-        <h2>Group settings</h2>
-        <button
-          type="button"
-          className="icon-button"
-          aria-label="Close group settings"
-          onClick={onClose}
-        >
-          <span aria-hidden="true">✕</span>
-        </button>
-      </header>
+      <PanelHeader title="Group settings" onClose={onClose} />
       <div className="panel-body">
         {settings === null ? (
           <section className="panel-section">
