@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing ARX needs on a fresh Debian/Ubuntu machine: a C toolchain
-# (bundled SQLite), the WebKitGTK/Xvfb/WebDriver packages of the desktop app, shellcheck for
-# the release workflow's lint, Node.js 20 with
+# (bundled SQLite), the WebKitGTK/Xvfb/WebDriver packages of the desktop app, rpm and
+# shellcheck for the release packages and workflow, Node.js 20 with
 # the UI's npm packages, Rust (stable, via rustup when cargo is missing) and tauri-driver.
 # Sourced by the run and test scripts; every step is skipped when already done.
 set -euo pipefail
@@ -24,7 +24,8 @@ pkg-config --exists dbus-1 2>/dev/null || need_apt+=(libdbus-1-dev)
 command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb xauth)
 command -v WebKitWebDriver >/dev/null 2>&1 || need_apt+=(webkit2gtk-driver)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
-# shellcheck checks the release workflow's shell steps (scripts/lint-workflows.sh).
+# The release packages: rpm builds and inspects the .rpm; shellcheck checks the workflows' shell.
+command -v rpm >/dev/null 2>&1 || need_apt+=(rpm)
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 if ((${#need_apt[@]})); then
   echo "installing system packages: ${need_apt[*]}" >&2

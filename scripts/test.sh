@@ -2,8 +2,8 @@
 # The test command: sets up what is missing, then runs formatting, lints and every test tier:
 # Rust unit, engine and node tests (media ones with two Kubo daemons built by
 # scripts/build-kubo.sh; PostgreSQL ones when ARX_TEST_POSTGRES_URL is set; .ci/run
-# sets up a local server), the UI's tests, the release workflow's lint, and the desktop app end
-# to end in a real WebView.
+# sets up a local server), the UI's tests, the release workflow's lint, and the desktop app as
+# installed: release .deb and .rpm, end to end in a real WebView, the .deb installed and run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
