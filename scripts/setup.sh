@@ -27,6 +27,8 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 # The release packages: rpm builds and inspects the .rpm; shellcheck checks the workflows' shell.
 command -v rpm >/dev/null 2>&1 || need_apt+=(rpm)
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
+# The updater installs a new .deb/.rpm through pkexec or sudo; the update test runs as root.
+command -v sudo >/dev/null 2>&1 || need_apt+=(sudo)
 if ((${#need_apt[@]})); then
   echo "installing system packages: ${need_apt[*]}" >&2
   $sudo_cmd apt-get update -qq

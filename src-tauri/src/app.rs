@@ -26,6 +26,13 @@ use crate::{
 pub const DEFAULT_LOCAL_PORT: u16 = 7447;
 const EVENT: &str = "engine-event";
 
+/// Sends an event to the UI (a window that is gone is logged, nothing more).
+pub(crate) fn emit_event(handle: &AppHandle, event: EngineEvent) {
+    if let Err(err) = handle.emit(EVENT, event) {
+        tracing::warn!("cannot reach the window: {err}");
+    }
+}
+
 /// What the app remembers per profile besides the engine's own data.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Settings {
@@ -71,6 +78,8 @@ pub struct App {
     pub(crate) notifier: Notifier,
     /// When the process started, for the time to the first screen.
     pub started: std::time::Instant,
+    /// The auto-updater (one channel for every profile of this installation).
+    pub updates: Arc<crate::updates::Updates>,
 }
 
 impl App {
@@ -96,6 +105,7 @@ impl App {
             connection: Mutex::new(None),
             notifier: Notifier::default(),
             started: std::time::Instant::now(),
+            updates: Arc::new(crate::updates::Updates::new(data_root)),
         }
     }
 
@@ -141,9 +151,7 @@ impl App {
                 *last = Some(event.clone());
             }
         }
-        if let Err(err) = self.handle.emit(EVENT, event) {
-            tracing::warn!("cannot reach the window: {err}");
-        }
+        emit_event(&self.handle, event);
     }
 
     /// The current connection state, as the last event that reported it.

@@ -67,7 +67,8 @@ command! {
 pub async fn app_info(app: AppState<'_>) -> CommandResult<AppInfo> {
     app.ready().await;
     Ok(AppInfo {
-        version: env!("CARGO_PKG_VERSION").into(),
+        // The version the installers carry (tauri.conf.json), which the updater compares.
+        version: app.handle.package_info().version.to_string(),
         profile: app.profile.clone(),
         network: match &app.node_override {
             Some(url) => NetworkSetting::Remote { url: url.clone() },
@@ -531,5 +532,6 @@ pub fn signatures() -> Vec<crate::signature::Signature> {
     .into_iter()
     .chain(crate::rich::signatures())
     .chain(crate::group::signatures())
+    .chain(crate::updates::signatures())
     .collect()
 }

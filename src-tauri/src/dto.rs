@@ -340,6 +340,76 @@ pub enum EngineEvent {
         conversation_id: String,
         message_ids: Vec<String>,
     },
+    /// The updater moved on (a check, download progress, an install, a failure).
+    Updates { updates: UpdatesView },
+}
+
+/// Which releases this installation follows: `stable` (published releases) or `beta` (every
+/// release, pre-releases included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateChannel {
+    #[default]
+    Stable,
+    Beta,
+}
+
+/// Where the updater is. Every failure leaves the installed version as it was.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum UpdateStatus {
+    /// Nothing checked since the app started.
+    Idle,
+    Checking,
+    /// The channel offers nothing newer.
+    UpToDate,
+    /// A newer version, ready to download.
+    Available {
+        version: String,
+        notes: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Downloading {
+        version: String,
+        #[ts(type = "number")]
+        received: u64,
+        /// `null` when the server does not say the size.
+        #[ts(type = "number | null")]
+        total: Option<u64>,
+    },
+    /// Downloaded and verified; being installed.
+    Installing {
+        version: String,
+    },
+    /// Installed: the next start runs it ("restart to update").
+    Ready {
+        version: String,
+    },
+    /// A newer version that this installation cannot put in place itself (a system package
+    /// without administrator rights, a build from source): how to get it instead.
+    #[serde(rename_all = "camelCase")]
+    Manual {
+        version: String,
+        instructions: String,
+        download_url: String,
+    },
+    Failed {
+        #[ts(type = "Code")]
+        code: crate::error::CommandCode,
+        message: String,
+    },
+}
+
+/// Settings → Updates.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdatesView {
+    pub current_version: String,
+    pub channel: UpdateChannel,
+    pub status: UpdateStatus,
+    /// When the last check finished (milliseconds since 1970), if one has.
+    #[ts(type = "number | null")]
+    pub last_checked_ms: Option<u64>,
 }
 
 /// Every generated declaration, in the order they appear in `bindings.ts`.
@@ -371,6 +441,9 @@ pub fn typescript_bindings() -> String {
         RevokeResult::decl(),
         CreateGroupResult::decl(),
         AddMembersResult::decl(),
+        UpdateChannel::decl(),
+        UpdateStatus::decl(),
+        UpdatesView::decl(),
         EngineEvent::decl(),
         CommandError::decl(),
     ];

@@ -20,6 +20,21 @@ codes! {
         AlreadySignedIn = "app.already_signed_in": "This profile already has an account.",
         OpenLink = "app.open_link": "The link could not be opened.",
         ReadyFile = "app.ready_file": "The start-up time could not be written to ARX_READY_FILE.",
+        UpdateUnreachable = "app.update_unreachable":
+            "The update server could not be reached; the installed version is untouched.",
+        UpdateManifest = "app.update_manifest":
+            "The update server's answer is not a usable release manifest (or has no build for \
+             this platform).",
+        UpdateSignature = "app.update_signature":
+            "The downloaded update does not match its signature or the version it was signed \
+             for: refused, the installed version is untouched.",
+        UpdateDowngrade = "app.update_downgrade":
+            "The update channel offers an older version than the installed one: refused.",
+        UpdateInstall = "app.update_install":
+            "The update could not be put in place (no administrator rights, or the installer \
+             failed); the installed version is untouched.",
+        UpdateBusy = "app.update_busy": "The updater is already checking or installing.",
+        UpdateNone = "app.update_none": "There is no update to install or restart into.",
         UiUnknown = "ui.unknown":
             "The UI got a failure that carried no code (made by the UI itself).",
     }

@@ -18,6 +18,7 @@ mod keystore;
 mod rich;
 mod signature;
 mod signin;
+mod updates;
 mod views;
 
 use std::{fs::File, path::PathBuf, sync::Arc};
@@ -109,6 +110,9 @@ fn remember_window(handle: &tauri::AppHandle) {
     });
 }
 
+/// How long a start waits for another process of the same profile to exit.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Holds the profile's lock for the life of the process: one window per profile.
 struct InstanceLock(#[allow(dead_code)] File);
 
@@ -116,12 +120,23 @@ fn lock_profile(dir: &std::path::Path, profile: &str) -> Result<InstanceLock, St
     arx_identity::secret_file::private_dir(dir)
         .map_err(|e| format!("data directory {}: {e}", dir.display()))?;
     let file = File::create(dir.join("app.lock")).map_err(|e| format!("lock file: {e}"))?;
-    match file.try_lock() {
-        Ok(()) => Ok(InstanceLock(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "ARX is already open for profile {profile:?} (use --profile NAME for another person)"
-        )),
-        Err(std::fs::TryLockError::Error(e)) => Err(format!("lock file: {e}")),
+    // A restart into an update starts this process while the old one is still exiting: give
+    // it a moment to let go before saying the profile is open elsewhere.
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(InstanceLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) if waited < LOCK_PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                waited += std::time::Duration::from_millis(100);
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "ARX is already open for profile {profile:?} (use --profile NAME for another person)"
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(format!("lock file: {e}")),
+        }
     }
 }
 
@@ -147,6 +162,8 @@ pub fn run() {
     };
     let built = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
+        // Checks, downloads and verifies updates; `updates.rs` drives it (the UI has no access).
+        .plugin(tauri_plugin_updater::Builder::new().build())
         // Size, position and maximized state, per profile.
         .plugin(
             tauri_plugin_window_state::Builder::default()
@@ -175,7 +192,14 @@ pub fn run() {
             let lock = lock_profile(&app.profile_dir, &options.profile)?;
             tauri_app.manage(lock);
             tauri_app.manage(app.clone());
-            tracing::info!(profile = %options.profile, "ARX Messenger starting");
+            app.updates
+                .clone()
+                .check_on_schedule(tauri_app.handle().clone());
+            tracing::info!(
+                profile = %options.profile,
+                version = %tauri_app.package_info().version,
+                "ARX Messenger starting"
+            );
             tauri::async_runtime::spawn(async move { app.first_start().await });
             Ok(())
         })
@@ -228,6 +252,11 @@ pub fn run() {
             group::set_group_policies,
             group::set_member_role,
             group::set_disappearing,
+            updates::update_state,
+            updates::set_update_channel,
+            updates::check_for_update,
+            updates::install_update,
+            updates::restart_to_update,
             commands::open_link,
             commands::ui_ready,
             commands::set_notifications,

@@ -29,6 +29,7 @@ import { DmSettingsPanel } from "./DmSettingsPanel";
 import { GroupInfoPanel } from "./GroupInfoPanel";
 import { NewConversationDialog } from "./NewConversationDialog";
 import { SettingsDialog } from "./SettingsDialog";
+import { UpdateNotice } from "./UpdatesSection";
 
 export interface MessengerProps {
   info: AppInfo;
@@ -351,6 +352,7 @@ export function Messenger({
             </>
           )}
         </div>
+        <UpdateNotice onOpen={() => setDialog("settings")} />
         {account !== null ? (
           <footer className="sidebar-footer">
             <span className="account-label">Signed in as</span>

@@ -8,6 +8,7 @@ import { DevicesSection } from "./DevicesSection";
 import { Dialog } from "./Dialog";
 import { FieldError } from "./FieldError";
 import { InlineConfirm } from "./InlineConfirm";
+import { UpdatesSection } from "./UpdatesSection";
 
 export interface SettingsDialogProps {
   info: AppInfo;
@@ -54,6 +55,7 @@ export function SettingsDialog({
           <DevicesSection account={info.account} walletConnectProjectId={walletConnectProjectId} />
         ) : null}
         <NotificationsSection enabled={info.notifications} />
+        <UpdatesSection />
         <section className="settings-section" aria-labelledby="settings-about">
           <h3 id="settings-about">About</h3>
           <dl className="facts">

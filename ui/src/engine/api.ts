@@ -36,6 +36,9 @@ export type {
   RevokeResult,
   Role,
   TransferProgress,
+  UpdateChannel,
+  UpdateStatus,
+  UpdatesView,
   WalletKind,
 } from "./bindings";
 
@@ -57,6 +60,8 @@ import type {
   PoliciesView,
   RevokeResult,
   Role,
+  UpdateChannel,
+  UpdatesView,
 } from "./bindings";
 
 export type EngineListener = (event: EngineEvent) => void;
@@ -177,6 +182,19 @@ export interface EngineApi {
   completeExternalRevoke(requestId: string, signatureHex: string): Promise<RevokeResult>;
   /** Opens an http(s) or mailto link in the system's browser or mail app. */
   openLink(url: string): Promise<void>;
+  /** Settings → Updates: this version, the channel and where the updater is. */
+  updateState(): Promise<UpdatesView>;
+  /** Follows the other channel from the next check on (for every profile of this computer). */
+  setUpdateChannel(channel: UpdateChannel): Promise<UpdatesView>;
+  /** Asks the channel for a newer version; the answer is in the returned view. */
+  checkForUpdate(): Promise<UpdatesView>;
+  /**
+   * Downloads the version the last check found, verifies its signature and installs it
+   * (progress arrives as `updates` events); a refusal leaves the installed version as it was.
+   */
+  installUpdate(): Promise<UpdatesView>;
+  /** Restarts ARX into the installed update. */
+  restartToUpdate(): Promise<void>;
   /** The first interactive screen is showing (logged with the start-up time). */
   uiReady(): Promise<void>;
   /** Registers a listener for engine events; the returned function removes it. */

@@ -1,6 +1,6 @@
 // Generated from the Rust types in src-tauri/src/dto.rs by `cargo test -p arx-messenger bindings` (ARX_UPDATE_BINDINGS=1 rewrites it). Do not edit.
 
-export type Code = "identity.malformed" | "identity.inbox_id_mismatch" | "identity.inbox_exists" | "identity.inbox_not_found" | "identity.signature_invalid" | "identity.signature_replayed" | "identity.unauthorized" | "identity.not_member" | "identity.already_member" | "identity.too_many_installations" | "identity.too_many_wallets" | "identity.too_many_actions" | "identity.smart_wallet_unsupported" | "identity.chain_unavailable" | "topic.unknown_kind" | "topic.invalid_id" | "envelope.hash_mismatch" | "envelope.signature_invalid" | "envelope.malformed" | "publish.empty_batch" | "publish.batch_too_large" | "envelope.too_large" | "envelope.payload_topic_mismatch" | "mls.invalid_message" | "mls.group_id_mismatch" | "key_package.invalid" | "key_package.installation_not_associated" | "identity.address_in_use" | "identity.log_full" | "request.invalid" | "rate.limited" | "subscribe.lagged" | "subscribe.too_many" | "node.shutting_down" | "store.conflict" | "store.unavailable" | "core.data_dir" | "core.database" | "core.database_corrupt" | "core.state_conflict" | "core.not_registered" | "core.intent_failed" | "network.unreachable" | "network.invalid_answer" | "network.unknown_originator" | "identity.unavailable" | "network.unknown_refusal" | "wallet.signing_failed" | "identity.signature_mismatch" | "identity.not_on_arx" | "mls.storage" | "mls.operation_failed" | "mls.undecodable" | "mls.welcome_rejected" | "mls.invalid_credential" | "group.leaf_not_associated" | "group.commit_refused" | "group.invalid_settings" | "group.not_permitted" | "group.not_a_member" | "group.commit_in_flight" | "group.gave_up" | "group.key_package_unusable" | "dm.converging" | "dm.peer_unreachable" | "input.invalid" | "media.not_configured" | "media.too_large" | "media.too_many" | "media.unreadable" | "media.image_too_large" | "media.invalid_image" | "media.unavailable" | "media.digest_mismatch" | "media.decrypt_failed" | "media.invalid_attachment" | "media.io" | "app.internal" | "app.starting" | "app.settings" | "app.local_node" | "app.key_store" | "app.external_wallet" | "app.already_signed_in" | "app.open_link" | "app.ready_file" | "ui.unknown";
+export type Code = "identity.malformed" | "identity.inbox_id_mismatch" | "identity.inbox_exists" | "identity.inbox_not_found" | "identity.signature_invalid" | "identity.signature_replayed" | "identity.unauthorized" | "identity.not_member" | "identity.already_member" | "identity.too_many_installations" | "identity.too_many_wallets" | "identity.too_many_actions" | "identity.smart_wallet_unsupported" | "identity.chain_unavailable" | "topic.unknown_kind" | "topic.invalid_id" | "envelope.hash_mismatch" | "envelope.signature_invalid" | "envelope.malformed" | "publish.empty_batch" | "publish.batch_too_large" | "envelope.too_large" | "envelope.payload_topic_mismatch" | "mls.invalid_message" | "mls.group_id_mismatch" | "key_package.invalid" | "key_package.installation_not_associated" | "identity.address_in_use" | "identity.log_full" | "request.invalid" | "rate.limited" | "subscribe.lagged" | "subscribe.too_many" | "node.shutting_down" | "store.conflict" | "store.unavailable" | "core.data_dir" | "core.database" | "core.database_corrupt" | "core.state_conflict" | "core.not_registered" | "core.intent_failed" | "network.unreachable" | "network.invalid_answer" | "network.unknown_originator" | "identity.unavailable" | "network.unknown_refusal" | "wallet.signing_failed" | "identity.signature_mismatch" | "identity.not_on_arx" | "mls.storage" | "mls.operation_failed" | "mls.undecodable" | "mls.welcome_rejected" | "mls.invalid_credential" | "group.leaf_not_associated" | "group.commit_refused" | "group.invalid_settings" | "group.not_permitted" | "group.not_a_member" | "group.commit_in_flight" | "group.gave_up" | "group.key_package_unusable" | "dm.converging" | "dm.peer_unreachable" | "input.invalid" | "media.not_configured" | "media.too_large" | "media.too_many" | "media.unreadable" | "media.image_too_large" | "media.invalid_image" | "media.unavailable" | "media.digest_mismatch" | "media.decrypt_failed" | "media.invalid_attachment" | "media.io" | "app.internal" | "app.starting" | "app.settings" | "app.local_node" | "app.key_store" | "app.external_wallet" | "app.already_signed_in" | "app.open_link" | "app.ready_file" | "app.update_unreachable" | "app.update_manifest" | "app.update_signature" | "app.update_downgrade" | "app.update_install" | "app.update_busy" | "app.update_none" | "ui.unknown";
 
 export type Commands = {
   app_info: { args: Record<string, never>; result: AppInfo };
@@ -51,6 +51,11 @@ export type Commands = {
   set_group_policies: { args: { conversationId: string, policies: PoliciesView }; result: null };
   set_member_role: { args: { conversationId: string, inboxId: string, role: Role }; result: null };
   set_disappearing: { args: { conversationId: string, seconds: number | null }; result: null };
+  update_state: { args: Record<string, never>; result: UpdatesView };
+  set_update_channel: { args: { channel: UpdateChannel }; result: UpdatesView };
+  check_for_update: { args: Record<string, never>; result: UpdatesView };
+  install_update: { args: Record<string, never>; result: UpdatesView };
+  restart_to_update: { args: Record<string, never>; result: null };
 };
 
 export type ConversationKind = "dm" | "group";
@@ -199,6 +204,20 @@ export type CreateGroupResult = { conversation: ConversationView, failures: Arra
 
 export type AddMembersResult = { failures: Array<AddFailure>, };
 
-export type EngineEvent = { "kind": "message", message: MessageView, } | { "kind": "conversation", conversation: ConversationView, } | { "kind": "conversationRemoved", conversationId: string, } | { "kind": "connection", state: ConnectionState, detail: string | null, } | { "kind": "openConversation", conversationId: string, } | { "kind": "transfer", progress: TransferProgress, } | { "kind": "messagesRemoved", conversationId: string, messageIds: Array<string>, };
+export type UpdateChannel = "stable" | "beta";
+
+export type UpdateStatus = { "state": "idle" } | { "state": "checking" } | { "state": "upToDate" } | { "state": "available", version: string, notes: string | null, } | { "state": "downloading", version: string, received: number, 
+/**
+ * `null` when the server does not say the size.
+ */
+total: number | null, } | { "state": "installing", version: string, } | { "state": "ready", version: string, } | { "state": "manual", version: string, instructions: string, downloadUrl: string, } | { "state": "failed", code: Code, message: string, };
+
+export type UpdatesView = { currentVersion: string, channel: UpdateChannel, status: UpdateStatus, 
+/**
+ * When the last check finished (milliseconds since 1970), if one has.
+ */
+lastCheckedMs: number | null, };
+
+export type EngineEvent = { "kind": "message", message: MessageView, } | { "kind": "conversation", conversation: ConversationView, } | { "kind": "conversationRemoved", conversationId: string, } | { "kind": "connection", state: ConnectionState, detail: string | null, } | { "kind": "openConversation", conversationId: string, } | { "kind": "transfer", progress: TransferProgress, } | { "kind": "messagesRemoved", conversationId: string, messageIds: Array<string>, } | { "kind": "updates", updates: UpdatesView, };
 
 export type CommandError = { code: Code, message: string, retryable: boolean, };

@@ -96,6 +96,11 @@ export function createTauriEngine(): EngineApi {
       call("complete_external_revoke", { requestId, signatureHex }),
     openLink: (url) => call("open_link", { url }),
     uiReady: () => call("ui_ready", {}),
+    updateState: () => call("update_state", {}),
+    setUpdateChannel: (channel) => call("set_update_channel", { channel }),
+    checkForUpdate: () => call("check_for_update", {}),
+    installUpdate: () => call("install_update", {}),
+    restartToUpdate: () => call("restart_to_update", {}),
     subscribe(listener) {
       listeners.add(listener);
       // One Tauri listener feeds every UI listener; it is registered on first use.

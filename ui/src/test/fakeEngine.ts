@@ -25,7 +25,10 @@ import {
   type PolicyView,
   type RevokeResult,
   type Role,
+  type UpdateChannel,
+  type UpdatesView,
 } from "../engine/api";
+import { FakeUpdater } from "./fakeUpdater";
 
 export const ME: Account = {
   address: "0x1111111111111111111111111111111111111111",
@@ -686,6 +689,27 @@ export class FakeEngine implements EngineApi {
   async openLink(url: string): Promise<void> {
     this.fail("openLink");
     this.openedLinks.push(url);
+  }
+  readonly updater = new FakeUpdater((event) => this.emit(event));
+  async updateState(): Promise<UpdatesView> {
+    this.fail("updateState");
+    return this.updater.state();
+  }
+  async setUpdateChannel(channel: UpdateChannel): Promise<UpdatesView> {
+    this.fail("setUpdateChannel");
+    return this.updater.setChannel(channel);
+  }
+  async checkForUpdate(): Promise<UpdatesView> {
+    this.fail("checkForUpdate");
+    return this.updater.check();
+  }
+  async installUpdate(): Promise<UpdatesView> {
+    this.fail("installUpdate");
+    return this.updater.install();
+  }
+  async restartToUpdate(): Promise<void> {
+    this.fail("restartToUpdate");
+    this.updater.restart();
   }
   readyCalls = 0;
   async uiReady(): Promise<void> {
