@@ -14,6 +14,7 @@ import { useEngine, useEngineEvents } from "../engine/context";
 import { readBase64 } from "../lib/files";
 import { policyLabel, roleLabel, shortId } from "../lib/format";
 import { useEngineAction } from "../lib/useEngineAction";
+import { useOnChange } from "../lib/useOnChange";
 import { parseMemberList, peerIdProblem } from "../lib/validate";
 import { useConversationSettings } from "../state/conversationSettings";
 import { Avatar } from "./Avatar";
@@ -360,13 +361,15 @@ function GroupImage({
       onChanged();
     });
 
+  // A removed image goes in the same render as its buttons, not one effect later.
+  const shown = hasImage ? url : null;
   return (
     <div className="group-image-block">
       <div className="group-image-row">
-        {url !== null ? (
+        {shown !== null ? (
           <img
             className="group-image"
-            src={url}
+            src={shown}
             alt={`Avatar of ${title}`}
             data-testid="group-image"
           />
@@ -431,7 +434,7 @@ function RenameForm({ conversation }: { conversation: ConversationView }) {
   const [saved, setSaved] = useState(false);
 
   // Follow renames made elsewhere while not editing.
-  useEffect(() => setName(conversation.title), [conversation.title]);
+  useOnChange(conversation.title, setName);
 
   const trimmed = name.trim();
   const changed = trimmed.length > 0 && trimmed !== conversation.title;
@@ -495,7 +498,7 @@ function DescriptionForm({
   const [saved, setSaved] = useState(false);
 
   // Follow changes made elsewhere.
-  useEffect(() => setText(description), [description]);
+  useOnChange(description, setText);
 
   const trimmed = text.trim();
   const changed = trimmed !== description;
@@ -566,8 +569,8 @@ function PoliciesSection({
   // The policies being set, shown until the settings catch up.
   const [chosen, setChosen] = useState<PoliciesView | null>(null);
   const { addMembers, removeMembers, updateProfile } = settings.policies;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: new policies from the engine end the choice.
-  useEffect(() => setChosen(null), [addMembers, removeMembers, updateProfile]);
+  // New policies from the engine end the choice.
+  useOnChange(`${addMembers}/${removeMembers}/${updateProfile}`, () => setChosen(null));
   const shown = chosen ?? settings.policies;
 
   const choose = (key: keyof PoliciesView, value: PolicyView) => {
@@ -669,8 +672,8 @@ function MemberRow({
   });
   // The role being given, shown until the list catches up.
   const [chosenRole, setChosenRole] = useState<Role | null>(null);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new role from the engine ends the choice.
-  useEffect(() => setChosenRole(null), [member.role]);
+  // A new role from the engine ends the choice.
+  useOnChange(member.role, () => setChosenRole(null));
   const name = member.label;
   const remove = () =>
     removal.run(async () => {
