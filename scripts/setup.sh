@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing ARX needs on a fresh Debian/Ubuntu machine: a C toolchain
-# (bundled SQLite), the WebKitGTK/Xvfb/WebDriver packages of the desktop app, rpm and
-# shellcheck for the release packages and workflow, Node.js 20 with
-# the UI's npm packages, Rust (stable, via rustup when cargo is missing) and tauri-driver.
+# (bundled SQLite), the WebKitGTK/Xvfb/WebDriver packages of the desktop app, the rpm tool and
+# the script linter, Node.js 20 with the UI's npm packages, Rust (stable, via rustup when cargo is missing) and tauri-driver.
 # Sourced by the run and test scripts; every step is skipped when already done.
 set -euo pipefail
 

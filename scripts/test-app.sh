@@ -75,6 +75,14 @@ contents=$(dpkg-deb --contents "$deb")
 grep -q "usr/bin/arx-messenger$" <<<"$contents"
 grep -q "usr/share/applications/.*\.desktop$" <<<"$contents"
 grep -q "usr/lib/arx-messenger/ipfs$" <<<"$contents"
+# The desktop entry registers arx:// links and passes the link to the app.
+desktop_entry=$(dpkg-deb --fsys-tarfile "$deb" | tar -x --wildcards -O '*.desktop')
+if ! grep -q "^MimeType=.*x-scheme-handler/arx" <<<"$desktop_entry" ||
+  ! grep -q "^Exec=arx-messenger %u$" <<<"$desktop_entry"; then
+  echo "the .deb's desktop entry does not register arx:// links:" >&2
+  echo "$desktop_entry" >&2
+  exit 1
+fi
 rpm_contents=$(rpm -qlp "$rpm_file" 2>/dev/null)
 grep -q "^/usr/bin/arx-messenger$" <<<"$rpm_contents"
 grep -q "^/usr/share/applications/.*\.desktop$" <<<"$rpm_contents"

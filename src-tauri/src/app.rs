@@ -80,6 +80,8 @@ pub struct App {
     pub started: std::time::Instant,
     /// The auto-updater (one channel for every profile of this installation).
     pub updates: Arc<crate::updates::Updates>,
+    /// The last `arx://` link that arrived, until the UI takes it.
+    pub(crate) link: Mutex<Option<String>>,
 }
 
 impl App {
@@ -104,9 +106,18 @@ impl App {
             ready: tokio::sync::watch::Sender::new(false),
             connection: Mutex::new(None),
             notifier: Notifier::default(),
-            started: std::time::Instant::now(),
+            started: crate::process_start(),
             updates: Arc::new(crate::updates::Updates::new(data_root)),
+            link: Mutex::new(None),
         }
+    }
+
+    /// Keeps an `arx://` link for the UI and tells it one is waiting.
+    pub fn receive_link(&self, link: &str) {
+        if let Ok(mut waiting) = self.link.lock() {
+            *waiting = Some(link.to_owned());
+        }
+        self.emit(EngineEvent::LinkWaiting);
     }
 
     /// Waits until the engine's first start has finished.
@@ -197,6 +208,10 @@ impl App {
         };
         let transport = Arc::new(GrpcTransport::with_options(&url, &options)?);
         let client = Arc::new(Client::open(&self.profile_dir.join("engine"), transport).await?);
+        tracing::info!(
+            ms = self.started.elapsed().as_millis() as u64,
+            "engine open"
+        );
         let registered = client.registration().await?.is_some();
         let ipfs = Arc::default();
         self.start_media(&client, &ipfs);

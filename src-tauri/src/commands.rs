@@ -11,7 +11,7 @@ use crate::{
     dto::{
         Account, AddFailure, AddMembersResult, AppInfo, ConversationView, CreateGroupResult,
         DeviceView, EngineEvent, ExternalSigninRequest, MemberView, MessagePage, MessageView,
-        NetworkSetting, RevokeResult, Role, WalletKind,
+        NetworkSetting, RevokeResult, Role, StartupMark, WalletKind,
     },
     error::{AppCode, CommandError, CommandResult},
     signature::command,
@@ -381,11 +381,26 @@ pub async fn open_link(app: AppState<'_>, url: String) -> CommandResult<()> {
 }
 
 command! {
-/// The UI shows its first interactive screen: logs the time since the process started and,
-/// when `ARX_READY_FILE` names a file, writes it there (for the start-up benchmark).
-pub async fn ui_ready(app: AppState<'_>) -> CommandResult<()> {
+/// The UI shows its first interactive screen: logs the time since the process started with the
+/// page's own marks (milliseconds since it began loading) and, when `ARX_READY_FILE` names a
+/// file, writes the time there (for the start-up benchmark).
+pub async fn ui_ready(app: AppState<'_>, marks: Vec<StartupMark>) -> CommandResult<()> {
     let elapsed = app.started.elapsed();
-    tracing::info!(ms = elapsed.as_millis() as u64, "first screen ready");
+    let page = marks
+        .iter()
+        .take(16)
+        .map(|m| {
+            let name: String = m
+                .name
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(24)
+                .collect();
+            format!("{name}={:.0}", m.ms)
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    tracing::info!(ms = elapsed.as_millis() as u64, page = %page, "first screen ready");
     if let Some(path) = std::env::var_os("ARX_READY_FILE") {
         std::fs::write(path, format!("{}\n", elapsed.as_millis()))
             .map_err(|e| CommandError::new(AppCode::ReadyFile, e.to_string()))?;
@@ -533,5 +548,6 @@ pub fn signatures() -> Vec<crate::signature::Signature> {
     .chain(crate::rich::signatures())
     .chain(crate::group::signatures())
     .chain(crate::updates::signatures())
+    .chain(crate::links::signatures())
     .collect()
 }

@@ -105,17 +105,57 @@ impl Notifier {
         });
     }
 
-    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    /// macOS: the notification centre answers when the notification is clicked (or closed).
+    #[cfg(target_os = "macos")]
     fn show(
         &self,
-        _handle: &AppHandle,
-        _conversation_id: &str,
+        handle: &AppHandle,
+        conversation_id: &str,
         notification: notify_rust::Notification,
     ) {
-        // macOS and Windows bring the app forward when its notification is clicked.
+        let handle = handle.clone();
+        let conversation_id = conversation_id.to_owned();
+        let (title, body) = (notification.summary, notification.body);
         std::thread::spawn(move || {
-            if let Err(err) = notification.show() {
-                tracing::info!("notification not shown: {err}");
+            // Notifications come from ARX's bundle (set once per process; later calls say so).
+            let _ = mac_notification_sys::set_application(&handle.config().identifier);
+            let response = mac_notification_sys::Notification::new()
+                .title(&title)
+                .message(&body)
+                .wait_for_click(true)
+                .send();
+            match response {
+                Ok(mac_notification_sys::NotificationResponse::Click) => {
+                    open_conversation(&handle, &conversation_id);
+                }
+                Ok(_) => {}
+                Err(err) => tracing::info!("notification not shown: {err:?}"),
+            }
+        });
+    }
+
+    /// Windows: a toast under the installed app's id whose activation opens the conversation.
+    #[cfg(target_os = "windows")]
+    fn show(
+        &self,
+        handle: &AppHandle,
+        conversation_id: &str,
+        notification: notify_rust::Notification,
+    ) {
+        let clicked = handle.clone();
+        let app_id = handle.config().identifier.clone();
+        let conversation_id = conversation_id.to_owned();
+        let (title, body) = (notification.summary, notification.body);
+        std::thread::spawn(move || {
+            let toast = tauri_winrt_notification::Toast::new(&app_id)
+                .title(&title)
+                .text2(&body)
+                .on_activated(move |_action| {
+                    open_conversation(&clicked, &conversation_id);
+                    Ok(())
+                });
+            if let Err(err) = toast.show() {
+                tracing::info!("notification not shown: {err:?}");
             }
         });
     }
@@ -131,11 +171,7 @@ fn notification_id(conversation_id: &str) -> u32 {
 
 /// Brings the window forward and tells the UI to open the conversation.
 pub fn open_conversation(handle: &AppHandle, conversation_id: &str) {
-    if let Some(window) = handle.get_webview_window(WINDOW) {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-    }
+    crate::tray::show_window(handle);
     if let Some(app) = handle.try_state::<Arc<crate::app::App>>() {
         app.emit(EngineEvent::OpenConversation {
             conversation_id: conversation_id.to_owned(),
@@ -150,8 +186,10 @@ pub fn window_focused(handle: &AppHandle) -> bool {
         .unwrap_or(false)
 }
 
-/// The unread count on the app's icon (where the desktop shows one); 0 clears it.
+/// The unread count on the app's icon (where the desktop shows one) and on the tray icon; 0
+/// clears it.
 pub fn set_badge(handle: &AppHandle, unread: u64) {
+    crate::tray::set_unread(handle, unread);
     if let Some(window) = handle.get_webview_window(WINDOW) {
         let count = (unread > 0).then(|| i64::try_from(unread).unwrap_or(i64::MAX));
         if let Err(err) = window.set_badge_count(count) {

@@ -342,6 +342,15 @@ pub enum EngineEvent {
     },
     /// The updater moved on (a check, download progress, an install, a failure).
     Updates { updates: UpdatesView },
+    /// An `arx://` link arrived: the UI takes it with `take_deep_link`.
+    LinkWaiting,
+}
+
+/// One step of the UI's start-up: milliseconds since the page began loading.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct StartupMark {
+    pub name: String,
+    pub ms: f64,
 }
 
 /// Which releases this installation follows: `stable` (published releases) or `beta` (every
@@ -441,6 +450,7 @@ pub fn typescript_bindings() -> String {
         RevokeResult::decl(),
         CreateGroupResult::decl(),
         AddMembersResult::decl(),
+        StartupMark::decl(),
         UpdateChannel::decl(),
         UpdateStatus::decl(),
         UpdatesView::decl(),

@@ -13,15 +13,18 @@ pub mod dto;
 mod error;
 mod events;
 mod group;
+mod instance;
 mod ipfs;
 mod keystore;
+mod links;
 mod rich;
 mod signature;
 mod signin;
+mod tray;
 mod updates;
 mod views;
 
-use std::{fs::File, path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc};
 
 use tauri::Manager;
 
@@ -110,43 +113,51 @@ fn remember_window(handle: &tauri::AppHandle) {
     });
 }
 
-/// How long a start waits for another process of the same profile to exit.
-const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+/// When this process started (as near as the shell can tell): start-up times count from it.
+static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
-/// Holds the profile's lock for the life of the process: one window per profile.
-struct InstanceLock(#[allow(dead_code)] File);
-
-fn lock_profile(dir: &std::path::Path, profile: &str) -> Result<InstanceLock, String> {
-    arx_identity::secret_file::private_dir(dir)
-        .map_err(|e| format!("data directory {}: {e}", dir.display()))?;
-    let file = File::create(dir.join("app.lock")).map_err(|e| format!("lock file: {e}"))?;
-    // A restart into an update starts this process while the old one is still exiting: give
-    // it a moment to let go before saying the profile is open elsewhere.
-    let mut waited = std::time::Duration::ZERO;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(InstanceLock(file)),
-            Err(std::fs::TryLockError::WouldBlock) if waited < LOCK_PATIENCE => {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                waited += std::time::Duration::from_millis(100);
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(format!(
-                    "ARX is already open for profile {profile:?} (use --profile NAME for another person)"
-                ))
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(format!("lock file: {e}")),
-        }
-    }
+pub(crate) fn process_start() -> std::time::Instant {
+    *PROCESS_START.get_or_init(std::time::Instant::now)
 }
 
 pub fn run() {
+    process_start();
     desktop::choose_rendering();
     let options = match options() {
         Ok(options) => options,
         Err(message) => {
             eprintln!("arx-messenger: {message}");
             std::process::exit(2);
+        }
+    };
+    let context = tauri::generate_context!();
+    // The same place as Tauri's app data directory: the OS data directory and the identifier.
+    let data_root = match options
+        .data_dir
+        .clone()
+        .or_else(|| dirs::data_dir().map(|dir| dir.join(&context.config().identifier)))
+    {
+        Some(dir) => dir,
+        None => {
+            eprintln!("arx-messenger: this system has no data directory; set ARX_DATA_DIR");
+            std::process::exit(2);
+        }
+    };
+    // One process per profile: a second start hands its arguments (a link) to the first.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let profile_dir = data_root.join("profiles").join(&options.profile);
+    let lock = match instance::start(&profile_dir, &options.profile, &args) {
+        Ok(instance::Start::First(lock)) => lock,
+        Ok(instance::Start::Handed) => {
+            eprintln!(
+                "arx-messenger: ARX is already open for profile {:?}; it was brought forward",
+                options.profile
+            );
+            std::process::exit(0);
+        }
+        Err(message) => {
+            eprintln!("arx-messenger: {message}");
+            std::process::exit(1);
         }
     };
     // Beside the profile when the data root is given, else in the OS config directory (an
@@ -172,10 +183,6 @@ pub fn run() {
         )
         .setup(move |tauri_app| {
             let paths = tauri_app.path();
-            let data_root = match &options.data_dir {
-                Some(dir) => dir.clone(),
-                None => paths.app_data_dir()?,
-            };
             let log_dir = match &options.data_dir {
                 Some(dir) => dir.join("logs"),
                 None => paths.app_log_dir()?,
@@ -189,8 +196,19 @@ pub fn run() {
                 options.node.clone(),
                 options.local_port,
             ));
-            let lock = lock_profile(&app.profile_dir, &options.profile)?;
             tauri_app.manage(lock);
+            let from_later_starts = app.clone();
+            let listener = instance::Listener::open(&app.profile_dir, move |args| {
+                tray::show_window(&from_later_starts.handle);
+                if let Some(link) = links::find_link(&args) {
+                    from_later_starts.receive_link(link);
+                }
+            })?;
+            tauri_app.manage(listener);
+            if let Some(link) = links::find_link(&args) {
+                app.receive_link(link);
+            }
+            tray::create(tauri_app.handle());
             tauri_app.manage(app.clone());
             app.updates
                 .clone()
@@ -257,6 +275,7 @@ pub fn run() {
             updates::check_for_update,
             updates::install_update,
             updates::restart_to_update,
+            links::take_deep_link,
             commands::open_link,
             commands::ui_ready,
             commands::set_notifications,
@@ -266,7 +285,7 @@ pub fn run() {
             commands::begin_external_revoke,
             commands::complete_external_revoke,
         ])
-        .build(tauri::generate_context!());
+        .build(context);
     let app = match built {
         Ok(app) => app,
         Err(err) => {
@@ -275,7 +294,20 @@ pub fn run() {
         }
     };
     app.run(|handle, event| {
+        // macOS hands links to the running app rather than starting it again.
+        #[cfg(target_os = "macos")]
+        if let tauri::RunEvent::Opened { urls } = &event {
+            if let Some(app) = handle.try_state::<Arc<app::App>>() {
+                for url in urls.iter().filter(|u| u.scheme() == links::SCHEME) {
+                    app.receive_link(url.as_str());
+                }
+            }
+        }
         if let tauri::RunEvent::Exit = event {
+            // From here a new start (a restart into an update) waits for the lock instead.
+            if let Some(listener) = handle.try_state::<instance::Listener>() {
+                listener.close();
+            }
             if let Some(app) = handle.try_state::<Arc<app::App>>() {
                 let app = app.inner().clone();
                 tauri::async_runtime::block_on(async move { app.stop().await });

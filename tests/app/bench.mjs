@@ -296,6 +296,8 @@ async function main() {
   if (bare.cold !== null) {
     console.log(`| start-up after dropping the page cache, signed in, ms | ${f(signedIn.cold)} | ${f(bare.cold)} | ${(signedIn.cold / bare.cold).toFixed(2)} |`);
   }
+  console.log(`| — like for like: first run, both without GL compositing, ms | ${f(firstRun.start)} | ${f(bareNoGl.start)} | ${(firstRun.start / bareNoGl.start).toFixed(2)} |`);
+  console.log(`| — like for like: signed in, both without GL compositing, ms | ${f(signedIn.start)} | ${f(bareNoGl.start)} | ${(signedIn.start / bareNoGl.start).toFixed(2)} |`);
   console.log(`| memory idle (PSS, all processes), signed in, MiB | ${f(signedIn.idle.mib)} | ${f(bare.idle.mib)} | ${(signedIn.idle.mib / bare.idle.mib).toFixed(2)} |`);
   console.log(`| memory with the ${bigConversation}-message DM open, MiB | ${f(open.mib)} | ${f(bare.idle.mib)} | ${(open.mib / bare.idle.mib).toFixed(2)} |`);
   console.log(`| memory with the DM open, both with GL compositing on, MiB | ${f(openGl.mib)} | ${f(bare.idle.mib)} | ${(openGl.mib / bare.idle.mib).toFixed(2)} |`);

@@ -555,6 +555,22 @@ async function main() {
       throw new Error("the accepted DM is still counted in Requests");
     }
     await shot("07-request-accepted");
+
+    step("a second start with an arx:// link hands it to the running app, which opens that DM");
+    const second = await run(appBin, [`arx://dm/${carolId.wallet}`], {
+      env: { ...process.env, DISPLAY: display, ARX_NODE_URL: url, ARX_DATA_DIR: appData },
+      timeout: 30_000,
+    }).catch((err) => {
+      throw new Error(`the second start did not hand over and exit: ${err.stderr || err.message}`);
+    });
+    if (!/already open/.test(second.stderr)) {
+      throw new Error(`the second start said: ${second.stderr}`);
+    }
+    await until("the DM with carol to open", async () => {
+      const title = await (await browser.$("main h1")).getAttribute("title");
+      return title?.toLowerCase() === carolId.wallet.toLowerCase();
+    });
+    await shot("08-link-opened-dm");
     console.log("app end-to-end: all steps passed");
   } catch (err) {
     failed = true;

@@ -3,6 +3,7 @@ import { Messenger } from "./components/Messenger";
 import { Onboarding } from "./components/Onboarding";
 import { type AppInfo, EngineError } from "./engine/api";
 import { useEngine } from "./engine/context";
+import { mark, startupMarks } from "./lib/startup";
 
 const projectId = (import.meta.env.VITE_REOWN_PROJECT_ID ?? "").trim();
 
@@ -22,7 +23,10 @@ export function App({
     setError(null);
     engine
       .appInfo()
-      .then(setInfo)
+      .then((answer) => {
+        mark("engine");
+        setInfo(answer);
+      })
       .catch((raw: unknown) => setError(EngineError.from(raw)));
   }, [engine]);
   useEffect(() => load(), [load]);
@@ -32,7 +36,8 @@ export function App({
   const ready = useCallback(() => {
     if (readySent.current) return;
     readySent.current = true;
-    engine.uiReady().catch(() => undefined);
+    mark("screen");
+    engine.uiReady(startupMarks()).catch(() => undefined);
   }, [engine]);
   const onboarding = info !== null && info.account === null;
   useEffect(() => {

@@ -21,6 +21,7 @@ import {
   sortConversations,
   totalUnread,
 } from "../state/conversations";
+import { useDeepLinks } from "../state/links";
 import { type Connection, ConnectionPill } from "./ConnectionStatus";
 import { ConversationList } from "./ConversationList";
 import { ConversationPane } from "./ConversationPane";
@@ -223,6 +224,7 @@ export function Messenger({
     setTab(conversation.consent === "unknown" ? "requests" : "conversations");
     select(conversation.id);
   };
+  useDeepLinks(opened, setNotice);
 
   const account = info.account;
   return (

@@ -35,6 +35,7 @@ export type {
   ReplyView,
   RevokeResult,
   Role,
+  StartupMark,
   TransferProgress,
   UpdateChannel,
   UpdateStatus,
@@ -60,6 +61,7 @@ import type {
   PoliciesView,
   RevokeResult,
   Role,
+  StartupMark,
   UpdateChannel,
   UpdatesView,
 } from "./bindings";
@@ -182,6 +184,11 @@ export interface EngineApi {
   completeExternalRevoke(requestId: string, signatureHex: string): Promise<RevokeResult>;
   /** Opens an http(s) or mailto link in the system's browser or mail app. */
   openLink(url: string): Promise<void>;
+  /**
+   * The person an `arx://dm/…` link asked for (a wallet address or inbox id), once: null when no
+   * link is waiting. A malformed link fails with `input.invalid`.
+   */
+  takeDeepLink(): Promise<string | null>;
   /** Settings → Updates: this version, the channel and where the updater is. */
   updateState(): Promise<UpdatesView>;
   /** Follows the other channel from the next check on (for every profile of this computer). */
@@ -195,8 +202,11 @@ export interface EngineApi {
   installUpdate(): Promise<UpdatesView>;
   /** Restarts ARX into the installed update. */
   restartToUpdate(): Promise<void>;
-  /** The first interactive screen is showing (logged with the start-up time). */
-  uiReady(): Promise<void>;
+  /**
+   * The first interactive screen is showing: logged with the time since the process started
+   * and the page's start-up marks (`lib/startup.ts`).
+   */
+  uiReady(marks: StartupMark[]): Promise<void>;
   /** Registers a listener for engine events; the returned function removes it. */
   subscribe(listener: EngineListener): () => void;
   /** Calls `handler` with the paths of files dropped on the window; the returned function stops. */

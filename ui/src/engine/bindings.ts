@@ -22,7 +22,7 @@ export type Commands = {
   retry_message: { args: { messageId: string }; result: null };
   mark_read: { args: { conversationId: string }; result: null };
   open_link: { args: { url: string }; result: null };
-  ui_ready: { args: Record<string, never>; result: null };
+  ui_ready: { args: { marks: Array<StartupMark> }; result: null };
   set_notifications: { args: { enabled: boolean }; result: null };
   export_builtin_key: { args: Record<string, never>; result: string };
   list_devices: { args: Record<string, never>; result: Array<DeviceView> };
@@ -56,6 +56,7 @@ export type Commands = {
   check_for_update: { args: Record<string, never>; result: UpdatesView };
   install_update: { args: Record<string, never>; result: UpdatesView };
   restart_to_update: { args: Record<string, never>; result: null };
+  take_deep_link: { args: Record<string, never>; result: string | null };
 };
 
 export type ConversationKind = "dm" | "group";
@@ -204,6 +205,8 @@ export type CreateGroupResult = { conversation: ConversationView, failures: Arra
 
 export type AddMembersResult = { failures: Array<AddFailure>, };
 
+export type StartupMark = { name: string, ms: number, };
+
 export type UpdateChannel = "stable" | "beta";
 
 export type UpdateStatus = { "state": "idle" } | { "state": "checking" } | { "state": "upToDate" } | { "state": "available", version: string, notes: string | null, } | { "state": "downloading", version: string, received: number, 
@@ -218,6 +221,6 @@ export type UpdatesView = { currentVersion: string, channel: UpdateChannel, stat
  */
 lastCheckedMs: number | null, };
 
-export type EngineEvent = { "kind": "message", message: MessageView, } | { "kind": "conversation", conversation: ConversationView, } | { "kind": "conversationRemoved", conversationId: string, } | { "kind": "connection", state: ConnectionState, detail: string | null, } | { "kind": "openConversation", conversationId: string, } | { "kind": "transfer", progress: TransferProgress, } | { "kind": "messagesRemoved", conversationId: string, messageIds: Array<string>, } | { "kind": "updates", updates: UpdatesView, };
+export type EngineEvent = { "kind": "message", message: MessageView, } | { "kind": "conversation", conversation: ConversationView, } | { "kind": "conversationRemoved", conversationId: string, } | { "kind": "connection", state: ConnectionState, detail: string | null, } | { "kind": "openConversation", conversationId: string, } | { "kind": "transfer", progress: TransferProgress, } | { "kind": "messagesRemoved", conversationId: string, messageIds: Array<string>, } | { "kind": "updates", updates: UpdatesView, } | { "kind": "linkWaiting" };
 
 export type CommandError = { code: Code, message: string, retryable: boolean, };

@@ -95,7 +95,8 @@ export function createTauriEngine(): EngineApi {
     completeExternalRevoke: (requestId, signatureHex) =>
       call("complete_external_revoke", { requestId, signatureHex }),
     openLink: (url) => call("open_link", { url }),
-    uiReady: () => call("ui_ready", {}),
+    uiReady: (marks) => call("ui_ready", { marks }),
+    takeDeepLink: () => call("take_deep_link", {}),
     updateState: () => call("update_state", {}),
     setUpdateChannel: (channel) => call("set_update_channel", { channel }),
     checkForUpdate: () => call("check_for_update", {}),

@@ -25,6 +25,7 @@ import {
   type PolicyView,
   type RevokeResult,
   type Role,
+  type StartupMark,
   type UpdateChannel,
   type UpdatesView,
 } from "../engine/api";
@@ -690,6 +691,18 @@ export class FakeEngine implements EngineApi {
     this.fail("openLink");
     this.openedLinks.push(url);
   }
+  /** `arx://` links waiting for the UI, oldest first (a string that is not a peer fails). */
+  links: string[] = [];
+  async takeDeepLink(): Promise<string | null> {
+    this.fail("takeDeepLink");
+    const link = this.links.shift();
+    if (link === undefined) return null;
+    const peer = /^arx:\/\/dm\/(0x[0-9a-fA-F]{40})$/.exec(link)?.[1];
+    if (peer === undefined) {
+      throw new EngineError("input.invalid", `"${link}" is not a link ARX opens`);
+    }
+    return peer;
+  }
   readonly updater = new FakeUpdater((event) => this.emit(event));
   async updateState(): Promise<UpdatesView> {
     this.fail("updateState");
@@ -712,7 +725,7 @@ export class FakeEngine implements EngineApi {
     this.updater.restart();
   }
   readyCalls = 0;
-  async uiReady(): Promise<void> {
+  async uiReady(_marks: StartupMark[]): Promise<void> {
     this.readyCalls += 1;
   }
   subscribe(listener: EngineListener): () => void {
