@@ -142,6 +142,15 @@ async function measure(label, bin, args, env) {
     await stop(child);
   }
   console.error(`${label}: start ${times.map((t) => t.toFixed(0)).join(", ")} ms; idle ${idle.mib.toFixed(0)} MiB over ${idle.processes.join(", ")}`);
+  // Where ARX's start went (its log: the engine's open, and the page's marks with ui_ready).
+  if (env.ARX_DATA_DIR !== undefined) {
+    const log = join(env.ARX_DATA_DIR, "logs", "arx-default.log");
+    if (existsSync(log)) {
+      const lines = readFileSync(log, "utf8").split("\n");
+      const last = (text) => lines.filter((l) => l.includes(text)).at(-1)?.replace(/^.*?INFO /, "");
+      console.error(`${label}, last launch: ${last("engine open")} | ${last("first screen ready")}`);
+    }
+  }
   return { start: median(times), cold, idle };
 }
 
